@@ -1,0 +1,228 @@
+"""Typed schemas of hardware descriptions: compute devices, links and systems.
+
+Every preset file under ``hwconfigs/`` has a ``kind:`` (``device``, ``memory``, ``link`` or ``system``)
+that picks its schema. Values with units are converted to SI floats when the file is loaded (see
+:mod:`sim.config.units`); afterwards the simulator only sees plain numbers:
+seconds, hertz, bytes, bytes per second, FLOP per second, joules, joules per bit, watts.
+
+Unknown keys are errors everywhere (``extra="forbid"``). The memory schema (DRAM organisation and
+timing) lives in :mod:`sim.config.memory`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.config.units import (
+    Bytes,
+    BytesPerSecond,
+    FlopsPerSecond,
+    Hertz,
+    Joules,
+    JoulesPerBit,
+    Seconds,
+    Watts,
+)
+
+#: Datatypes a device can declare a compute peak for.
+DATATYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
+
+
+class Strict(BaseModel):
+    """Base of all config models: unknown keys are errors, fields are frozen after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EfficiencyCurve(Strict):
+    """Attained fraction of a peak as a function of operator size, interpolated log-linearly.
+
+    ``points`` are ``[size, efficiency]`` pairs with size in FLOPs (compute curves) or bytes (memory
+    curves), sorted by size; below the first point the first efficiency applies, above the last the
+    last one.
+    """
+
+    points: list[tuple[float, float]]
+
+    @field_validator("points")
+    @classmethod
+    def _check(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if not v:
+            raise ValueError("needs at least one [size, efficiency] point")
+        sizes = [p[0] for p in v]
+        if sizes != sorted(sizes) or any(s <= 0 for s in sizes):
+            raise ValueError("sizes must be positive and increasing")
+        if any(not 0 < p[1] <= 1 for p in v):
+            raise ValueError("efficiencies must be in (0, 1]")
+        return v
+
+
+class MemoryLevel(Strict):
+    """One level of a device's memory hierarchy (registers, L1/shared, L2/LLC, HBM/DDR)."""
+
+    name: str
+    kind: Literal["regfile", "sram", "cache", "dram"] = "sram"
+    capacity: Bytes = Field(description="total capacity of the level across the device, bytes")
+    bandwidth: BytesPerSecond = Field(description="aggregate peak bandwidth to the level below compute, B/s")
+    latency: Seconds = Field(default=0.0, description="load-to-use latency, s")
+    read_energy: JoulesPerBit = Field(default=0.0, description="energy per bit read, J/bit")
+    write_energy: JoulesPerBit | None = Field(default=None, description="energy per bit written (default: read)")
+    instances: int = Field(default=1, ge=1, description="copies of the level (e.g. one L1 per SM)")
+    memory: str | None = Field(default=None, description="memory preset for cycle-level simulation (dram only)")
+
+    @field_validator("capacity", "bandwidth")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+    @property
+    def write_energy_J_per_bit(self) -> float:
+        """Energy per bit written, J/bit."""
+        return self.read_energy if self.write_energy is None else self.write_energy
+
+
+class PowerSpec(Strict):
+    """Board/package power: ``static`` is drawn whenever the device is on, ``peak`` is the TDP, W."""
+
+    static: Watts
+    peak: Watts
+
+    @model_validator(mode="after")
+    def _order(self) -> PowerSpec:
+        if self.static > self.peak:
+            raise ValueError(f"static power ({self.static} W) exceeds peak power ({self.peak} W)")
+        return self
+
+
+class DeviceConfig(Strict):
+    """A compute device: GPU, CPU, ASIC (or the compute side of a PIM device)."""
+
+    kind: Literal["device"] = "device"
+    name: str
+    type: Literal["gpu", "cpu", "asic", "pim"]
+    description: str = ""
+    clock: Hertz = Field(description="compute clock, Hz")
+    cores: int = Field(ge=1, description="SMs (GPU) or cores (CPU)")
+    threads_per_core: int = Field(default=1, ge=1)
+    simd_width_bits: int = Field(default=0, ge=0, description="vector width per core (CPU), bits")
+    compute: dict[str, FlopsPerSecond] = Field(description="dense peak per datatype, FLOP/s (OP/s for ints)")
+    energy_per_op: dict[str, Joules] = Field(default_factory=dict, description="dynamic energy per FLOP/OP, J")
+    memory: list[MemoryLevel] = Field(description="memory levels, innermost (fastest) first")
+    power: PowerSpec
+    kernel_launch: Seconds = Field(default=0.0, description="fixed overhead per operator (kernel launch), s")
+    compute_efficiency: EfficiencyCurve | None = None
+    memory_efficiency: EfficiencyCurve | None = None
+
+    @field_validator("compute", "energy_per_op")
+    @classmethod
+    def _dtypes(cls, v: dict[str, float]) -> dict[str, float]:
+        for k in v:
+            if k not in DATATYPES:
+                raise ValueError(f"unknown datatype {k!r}; expected one of {', '.join(DATATYPES)}")
+        return v
+
+    @field_validator("compute")
+    @classmethod
+    def _nonempty(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("a device needs at least one datatype peak")
+        if any(x <= 0 for x in v.values()):
+            raise ValueError("peaks must be positive")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _levels(cls, v: list[MemoryLevel]) -> list[MemoryLevel]:
+        if not v:
+            raise ValueError("a device needs at least one memory level")
+        names = [lvl.name for lvl in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"memory level names must be unique (got {names})")
+        return v
+
+    @property
+    def main_memory(self) -> MemoryLevel:
+        """The outermost level (device DRAM)."""
+        return self.memory[-1]
+
+    def level(self, name: str) -> MemoryLevel:
+        """The memory level called ``name``."""
+        for lvl in self.memory:
+            if lvl.name == name:
+                return lvl
+        raise KeyError(name)
+
+    def peak(self, dtype: str) -> float:
+        """Peak for ``dtype`` in FLOP/s; falls back along fp8->fp16->fp32, bf16<->fp16, int4->int8->fp16."""
+        for candidate in _FALLBACK.get(dtype, (dtype,)):
+            if candidate in self.compute:
+                return self.compute[candidate]
+        raise KeyError(dtype)
+
+
+_FALLBACK: dict[str, tuple[str, ...]] = {
+    "fp64": ("fp64", "fp32"),
+    "fp32": ("fp32",),
+    "tf32": ("tf32", "fp32"),
+    "fp16": ("fp16", "bf16", "fp32"),
+    "bf16": ("bf16", "fp16", "fp32"),
+    "fp8": ("fp8", "fp16", "bf16", "fp32"),
+    "int8": ("int8", "fp16", "bf16", "fp32"),
+    "int4": ("int4", "int8", "fp16", "fp32"),
+}
+
+
+class LinkConfig(Strict):
+    """A point-to-point link or one port of a switched fabric."""
+
+    kind: Literal["link"] = "link"
+    name: str
+    type: Literal["pcie", "nvlink", "infiniband", "cxl", "ethernet", "on-package"]
+    description: str = ""
+    bandwidth: BytesPerSecond = Field(description="bandwidth per direction, B/s")
+    latency: Seconds = Field(description="one-way latency, s")
+    energy: JoulesPerBit = Field(default=0.0, description="energy per bit moved, J/bit")
+    duplex: Literal["full", "half"] = "full"
+    efficiency: float = Field(default=1.0, gt=0, le=1, description="achievable fraction of bandwidth")
+
+
+class SystemDevice(Strict):
+    """A device instance in a system: a preset (or file) name, with optional key overrides."""
+
+    preset: str
+    count: int = Field(default=1, ge=1)
+    set: list[str] = Field(default_factory=list, description="key.path=value overrides of the preset")
+
+
+class SystemLink(Strict):
+    """A link between two device instances of a system."""
+
+    between: tuple[str, str]
+    preset: str
+    count: int = Field(default=1, ge=1, description="parallel links (bandwidth multiplies)")
+
+
+class SystemConfig(Strict):
+    """A system: named device instances joined by links (the replay engine issue fleshes this out)."""
+
+    kind: Literal["system"] = "system"
+    name: str
+    description: str = ""
+    devices: dict[str, SystemDevice]
+    links: list[SystemLink] = Field(default_factory=list)
+    default_device: str | None = None
+
+    @model_validator(mode="after")
+    def _links_known(self) -> SystemConfig:
+        for link in self.links:
+            for end in link.between:
+                if end not in self.devices:
+                    raise ValueError(f"link end {end!r} is not a device of the system "
+                                     f"({', '.join(self.devices)})")
+        if self.default_device and self.default_device not in self.devices:
+            raise ValueError(f"default_device {self.default_device!r} is not a device of the system")
+        return self

@@ -1,0 +1,406 @@
+"""Schema of a pimsim memory YAML (``kind: memory``): DRAM organisation, timing, power and controller.
+
+A memory file describes one memory system; :meth:`MemoryConfig.to_spec` turns the validated file into
+the engine's :class:`sim.dram.spec.DramSpec`. Conventions:
+
+* ``org``: plain counts. ``bus_width`` and ``device_width`` are in bits; ``columns`` counts device
+  columns per row (one access moves ``burst_length`` columns, i.e. ``bus_width / 8 * burst_length``
+  bytes). Every count must be a power of two (addresses are split into bit fields).
+* ``timing``: ``tCK`` is a time with its unit ("0.833 ns"). Every other timing is either a whole number
+  of tCK cycles (``17``) or a time with its unit (``"13.75 ns"``), converted at load time to
+  ``ceil(t / tCK)`` cycles (with a 1e-6 cycle tolerance for floating-point noise).
+* ``power``: currents with their unit ("48 mA"), voltages ("1.2 V"), per-command energies ("2.9 nJ"),
+  I/O energy ("5.5 pJ/bit") and a direct background power ("0.3 W"); a bare number is an error.
+* ``controller``: address mapping, scheduler, page policy, queue sizes, write watermarks, refresh
+  scheme and the compatibility profile.
+
+Consistency checks name the offending key: ``tRAS >= tRCD``, ``tRC >= tRAS + tRP``, power-of-two
+counts, whole accesses per row, an address mapping with a field for every level that has more than one
+member, and a refresh interval when refresh is on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from sim.config.units import Amperes, Joules, JoulesPerBit, Seconds, UnitError, Volts, Watts, parse_quantity
+from sim.dram.spec import STANDARDS, ControllerConfig, DramOrg, DramPower, DramSpec, DramTiming
+
+#: Address-mapping field names (two letters each) and the organisation level they select.
+MAPPING_FIELDS = {"ro": "rows", "co": "columns", "ch": "channels", "pc": "pseudo_channels",
+                  "ra": "ranks", "bg": "bankgroups", "ba": "banks_per_group"}
+
+#: Standards whose data bus moves 2 beats per tCK (tBL = BL / 2); the others move 8 (GDDR6 WCK, LPDDR5).
+_DDR_LIKE = ("DDR4", "DDR5", "HBM2", "HBM3")
+
+#: Tolerance when converting a time to cycles, so that 13.75 ns / 0.625 ns = 22.000000001 stays 22.
+_CEIL_TOLERANCE = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+def to_cycles(value: Any, tck_s: float | None) -> int:
+    """Convert a timing value to whole tCK cycles.
+
+    ``value`` is an integer number of cycles, or a time string with its unit ("14 ns") converted with
+    ``ceil(t / tCK)``. Raises ``ValueError`` with a readable message otherwise.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number of tCK cycles or a time with its unit, e.g. \"14 ns\"")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"a bare number is a count of tCK cycles and must be whole (got {value}); "
+                             f"write a time with its unit instead, e.g. \"{value} ns\"")
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must not be negative (got {value})")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+", text):
+            return int(text)
+        try:
+            seconds = parse_quantity(text, "time")
+        except UnitError as exc:
+            raise ValueError(f"{exc}, or a whole number of tCK cycles") from None
+        if seconds < 0:
+            raise ValueError(f"must not be negative (got {value!r})")
+        if not tck_s:
+            raise ValueError(f"cannot convert {value!r} to cycles: timing.tCK is missing or invalid")
+        return int(math.ceil(seconds / tck_s - _CEIL_TOLERANCE))
+    raise ValueError("expected a whole number of tCK cycles or a time with its unit, e.g. \"14 ns\"")
+
+
+class OrgModel(_Strict):
+    """Organisation: counts and widths (all powers of two)."""
+
+    channels: int = Field(ge=1, description="independent channels")
+    pseudo_channels: int = Field(default=1, ge=1, description="pseudo-channels per channel (HBM)")
+    ranks: int = Field(default=1, ge=1, description="ranks per (pseudo-)channel")
+    bankgroups: int = Field(default=1, ge=1, description="bank groups per rank (1 = bank groups off)")
+    banks_per_group: int = Field(ge=1, description="banks per bank group")
+    rows: int = Field(ge=1, description="rows per bank")
+    columns: int = Field(ge=1, description="device columns per row")
+    device_width: int = Field(ge=1, description="DQ bits per device")
+    bus_width: int = Field(ge=8, description="data-bus width per (pseudo-)channel, bits")
+    burst_length: int = Field(ge=1, description="columns per access (BL)")
+
+    @field_validator("channels", "pseudo_channels", "ranks", "bankgroups", "banks_per_group", "rows",
+                     "columns", "device_width", "burst_length")
+    @classmethod
+    def _pow2(cls, v: int) -> int:
+        if not _is_pow2(v):
+            raise ValueError(f"must be a power of two (got {v}); addresses are split into bit fields")
+        return v
+
+    @field_validator("bus_width")
+    @classmethod
+    def _bus(cls, v: int, info: ValidationInfo) -> int:
+        if v % 8 or not _is_pow2(v // 8):
+            raise ValueError(f"must be a power-of-two number of bytes, in bits (got {v})")
+        dev = info.data.get("device_width")
+        if dev and v % dev and dev % v:
+            raise ValueError(f"a {v}-bit bus cannot be built from {dev}-bit devices "
+                             f"(neither width divides the other)")
+        return v
+
+    @field_validator("burst_length")
+    @classmethod
+    def _burst(cls, v: int, info: ValidationInfo) -> int:
+        cols = info.data.get("columns")
+        if cols and v > cols:
+            raise ValueError(f"a burst of {v} columns does not fit in a row of {cols} columns")
+        return v
+
+
+_CYCLE_FIELDS = ("CL", "CWL", "AL", "tRCD", "tRCD_RD", "tRCD_WR", "tRP", "tRAS", "tRC", "tBL", "tCCD_S",
+                 "tCCD_L", "tRRD_S", "tRRD_L", "tFAW", "tWR", "tWTR_S", "tWTR_L", "tRTP", "tRTRS", "tREFI",
+                 "tRFC", "tREFIpb", "tRFCpb", "t32AW", "tPPD", "tCKE", "tXP")
+
+
+class TimingModel(_Strict):
+    """Timings: ``tCK`` in seconds after load, every other field in whole tCK cycles."""
+
+    tCK: Seconds = Field(description="command-clock period, s")
+    CL: int = Field(description="CAS (read) latency")
+    CWL: int = Field(description="CAS write latency")
+    AL: int = 0
+    tRCD: int | None = Field(default=None, description="ACT to RD/WR (sets tRCD_RD and tRCD_WR)")
+    tRCD_RD: int | None = Field(default=None, validate_default=True, description="ACT to RD")
+    tRCD_WR: int | None = Field(default=None, validate_default=True, description="ACT to WR")
+    tRP: int
+    tRAS: int
+    allow_short_tRC: bool = Field(default=False, description="accept tRC < tRAS + tRP (only to mirror a "
+                                  "reference configuration that has it, e.g. Ramulator 2.0's HBM2_2Gbps)")
+    tRC: int | None = Field(default=None, validate_default=True, description="ACT to ACT, same bank "
+                            "(default tRAS + tRP)")
+    tBL: int | None = Field(default=None, description="data-bus cycles per burst (default from the standard)")
+    tCCD_S: int
+    tCCD_L: int | None = Field(default=None, validate_default=True, description="default tCCD_S")
+    tRRD_S: int
+    tRRD_L: int | None = Field(default=None, validate_default=True, description="default tRRD_S")
+    tFAW: int = 0
+    tWR: int
+    tWTR_S: int
+    tWTR_L: int | None = Field(default=None, validate_default=True, description="default tWTR_S")
+    tRTP: int
+    tRTRS: int = 1
+    tREFI: int = 0
+    tRFC: int = 0
+    tREFIpb: int = 0
+    tRFCpb: int = 0
+    t32AW: int = 0
+    tPPD: int = 0
+    tCKE: int = 0
+    tXP: int = 0
+
+    @field_validator(*_CYCLE_FIELDS, mode="before")
+    @classmethod
+    def _cycles(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return None
+        return to_cycles(v, info.data.get("tCK"))
+
+    @field_validator("CL")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1 cycle")
+        return v
+
+    @field_validator("tRCD_RD", "tRCD_WR")
+    @classmethod
+    def _rcd(cls, v: int | None, info: ValidationInfo) -> int:
+        if v is None:
+            v = info.data.get("tRCD")
+            if v is None:
+                raise ValueError("give tRCD (or tRCD_RD and tRCD_WR)")
+        return v
+
+    @field_validator("tRAS")
+    @classmethod
+    def _ras(cls, v: int, info: ValidationInfo) -> int:
+        for name in ("tRCD_RD", "tRCD_WR"):
+            rcd = info.data.get(name)
+            if rcd is not None and v < rcd:
+                label = "tRCD" if info.data.get("tRCD") is not None else name
+                raise ValueError(f"tRAS ({v} cycles) is shorter than {label} ({rcd} cycles); "
+                                 f"expected tRAS >= {label}")
+        return v
+
+    @field_validator("tRC")
+    @classmethod
+    def _rc(cls, v: int | None, info: ValidationInfo) -> int:
+        ras, rp = info.data.get("tRAS"), info.data.get("tRP")
+        if v is None:
+            if ras is None or rp is None:
+                raise ValueError("give tRC (or tRAS and tRP)")
+            return ras + rp
+        if ras is not None and rp is not None and v < ras + rp and not info.data.get("allow_short_tRC"):
+            raise ValueError(f"tRC ({v} cycles) is shorter than tRAS + tRP ({ras} + {rp} = {ras + rp} "
+                             f"cycles); expected tRC >= tRAS + tRP (set timing.allow_short_tRC: true only to "
+                             f"mirror a reference configuration that has it)")
+        return v
+
+    @field_validator("tCCD_L", "tRRD_L", "tWTR_L")
+    @classmethod
+    def _long(cls, v: int | None, info: ValidationInfo) -> int | None:
+        short = info.data.get(str(info.field_name)[:-1] + "S")
+        if v is None:
+            return short
+        if short is not None and v < short:
+            raise ValueError(f"{info.field_name} ({v} cycles) is shorter than its _S counterpart "
+                             f"({short} cycles)")
+        return v
+
+    @field_validator("tBL", "tCCD_S", "tRRD_S")
+    @classmethod
+    def _at_least_one(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("must be at least 1 cycle")
+        return v
+
+    @field_validator("tCK")
+    @classmethod
+    def _tck(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+
+class PowerModel(_Strict):
+    """IDD currents and voltages (per device) and/or per-command energies (per rank)."""
+
+    VDD: Volts = 1.2
+    IDD0: Amperes = 0.0
+    IDD2N: Amperes = 0.0
+    IDD2P: Amperes = 0.0
+    IDD3N: Amperes = 0.0
+    IDD3P: Amperes = 0.0
+    IDD4R: Amperes = 0.0
+    IDD4W: Amperes = 0.0
+    IDD5AB: Amperes = 0.0
+    IDD5PB: Amperes = 0.0
+    VPP: Volts = 0.0
+    IPP0: Amperes = 0.0
+    e_act: Joules = Field(default=0.0, description="energy per ACT+PRE pair, per rank, J")
+    e_rd: Joules = Field(default=0.0, description="energy per RD burst (array and I/O), per rank, J")
+    e_wr: Joules = Field(default=0.0, description="energy per WR burst, per rank, J")
+    e_ref: Joules = Field(default=0.0, description="energy per all-bank REF, per rank, J")
+    io_energy: JoulesPerBit = Field(default=0.0, description="I/O energy per bit moved, J/bit")
+    background: Watts = Field(default=0.0, description="background power per rank, W")
+
+
+Mapping = str
+
+
+class ControllerModel(_Strict):
+    """Memory-controller choices (see :class:`sim.dram.spec.ControllerConfig`)."""
+
+    address_mapping: Mapping = "rochrababgco"
+    bank_xor: bool = False
+    scheduler: Literal["frfcfs", "fcfs"] = "frfcfs"
+    page_policy: Literal["open", "closed", "timeout"] = "open"
+    page_timeout: int = Field(default=0, ge=0)
+    read_queue: int = Field(default=32, ge=1)
+    write_queue: int = Field(default=32, ge=1)
+    write_high: float = Field(default=0.8, gt=0, le=1)
+    write_low: float = Field(default=0.2, ge=0, lt=1)
+    refresh: Literal["allbank", "perbank", "staggered", "none"] = "allbank"
+    cmd_queue_size: int = Field(default=8, ge=1)
+    compat: Literal["default", "dramsim3", "ramulator2"] = "default"
+
+    @field_validator("address_mapping")
+    @classmethod
+    def _mapping(cls, v: str) -> str:
+        parse_mapping(v)
+        return v
+
+    @field_validator("write_low")
+    @classmethod
+    def _watermarks(cls, v: float, info: ValidationInfo) -> float:
+        high = info.data.get("write_high")
+        if high is not None and v >= high:
+            raise ValueError(f"write_low ({v}) must be below write_high ({high})")
+        return v
+
+
+def parse_mapping(text: str) -> list[str]:
+    """Fields (``ch pc ra bg ba ro co``) of an address-mapping string, most significant first.
+
+    Two-letter fields (``rochrababgco``, DRAMsim3 style) or Ramulator names (``RoBaRaCoCh``); the
+    engine's :func:`sim.dram.mapping.parse_scheme` defines the grammar when it is available.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"expected an address mapping such as 'rochrababgco' or 'RoBaRaCoCh' (got {text!r})")
+    try:
+        from sim.dram.mapping import parse_scheme
+    except ImportError:  # engine not installed: the two-letter grammar only
+        parse_scheme = None
+    if parse_scheme is not None:
+        from sim.errors import ConfigError
+
+        try:
+            fields = list(parse_scheme(text))
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("key 'controller.address_mapping': ")) from None
+    else:
+        if len(text) % 2:
+            raise ValueError(f"expected two-letter fields from {', '.join(MAPPING_FIELDS)}, MSB first, "
+                             f"e.g. 'rochrababgco' (got {text!r})")
+        fields = [text[i:i + 2] for i in range(0, len(text), 2)]
+        unknown = [f for f in fields if f not in MAPPING_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r} in address mapping {text!r}; expected fields "
+                             f"from {', '.join(MAPPING_FIELDS)}")
+        if len(set(fields)) != len(fields):
+            raise ValueError(f"a field appears twice in address mapping {text!r}")
+        if "ch" in fields and "pc" not in fields:
+            fields.insert(fields.index("ch") + 1, "pc")
+    for need in ("ro", "co"):
+        if need not in fields:
+            raise ValueError(f"address mapping {text!r} has no {need!r} field")
+    return fields
+
+
+class MemoryConfig(_Strict):
+    """A pimsim memory YAML (``kind: memory``)."""
+
+    kind: Literal["memory"] = "memory"
+    name: str
+    description: str = ""
+    standard: Literal[STANDARDS]  # type: ignore[valid-type]
+    org: OrgModel
+    timing: TimingModel
+    power: PowerModel = Field(default_factory=PowerModel)
+    controller: ControllerModel = Field(default_factory=ControllerModel)
+
+    @field_validator("controller")
+    @classmethod
+    def _controller_fits(cls, v: ControllerModel, info: ValidationInfo) -> ControllerModel:
+        org: OrgModel | None = info.data.get("org")
+        timing: TimingModel | None = info.data.get("timing")
+        if org is not None:
+            fields = parse_mapping(v.address_mapping)
+            for f in ("ch", "pc", "ra", "bg", "ba"):
+                level = MAPPING_FIELDS[f]
+                if f not in fields and getattr(org, level) > 1:
+                    raise ValueError(f"address_mapping {v.address_mapping!r} has no {f!r} field, but the "
+                                     f"organisation has {getattr(org, level)} {level.replace('_', ' ')}")
+        if timing is not None:
+            if v.refresh in ("allbank", "staggered") and (timing.tREFI <= 0 or timing.tRFC <= 0):
+                raise ValueError(f"refresh {v.refresh!r} needs timing.tREFI and timing.tRFC "
+                                 f"(or refresh: none)")
+            if v.refresh == "perbank" and (timing.tREFIpb <= 0 or timing.tRFCpb <= 0):
+                raise ValueError("refresh 'perbank' needs timing.tREFIpb and timing.tRFCpb")
+        return v
+
+    def tbl(self) -> int:
+        """Data-bus cycles per burst: ``timing.tBL``, else BL/2 (DDR4/5, HBM) or BL/8 (GDDR6, LPDDR5)."""
+        if self.timing.tBL is not None:
+            return self.timing.tBL
+        per_tck = 2 if self.standard in _DDR_LIKE else 8
+        return max(1, self.org.burst_length // per_tck)
+
+    def to_spec(self, source: str = "") -> DramSpec:
+        """The engine's resolved :class:`DramSpec` (timings in cycles, currents in mA, energies in J)."""
+        o, t, p, c = self.org, self.timing, self.power, self.controller
+        org = DramOrg(standard=self.standard, channels=o.channels, pseudo_channels=o.pseudo_channels,
+                      ranks=o.ranks, bankgroups=o.bankgroups, banks_per_group=o.banks_per_group, rows=o.rows,
+                      columns=o.columns, device_width=o.device_width, bus_width_bits=o.bus_width,
+                      burst_length=o.burst_length)
+        assert t.tRCD_RD is not None and t.tRCD_WR is not None and t.tRC is not None
+        assert t.tCCD_L is not None and t.tRRD_L is not None and t.tWTR_L is not None
+        timing = DramTiming(
+            tCK_ns=round(t.tCK * 1e9, 9), CL=t.CL, CWL=t.CWL, tRCD_RD=t.tRCD_RD, tRCD_WR=t.tRCD_WR, tRP=t.tRP,
+            tRAS=t.tRAS, tRC=t.tRC, tBL=self.tbl(), tCCD_S=t.tCCD_S, tCCD_L=t.tCCD_L, tRRD_S=t.tRRD_S,
+            tRRD_L=t.tRRD_L, tFAW=t.tFAW, tWR=t.tWR, tWTR_S=t.tWTR_S, tWTR_L=t.tWTR_L, tRTP=t.tRTP,
+            tRTRS=t.tRTRS, tREFI=t.tREFI, tRFC=t.tRFC, tREFIpb=t.tREFIpb, tRFCpb=t.tRFCpb, t32AW=t.t32AW,
+            tPPD=t.tPPD, tCKE=t.tCKE, tXP=t.tXP, AL=t.AL)
+        ma = 1e3
+        power = DramPower(
+            VDD=p.VDD, IDD0=p.IDD0 * ma, IDD2N=p.IDD2N * ma, IDD2P=p.IDD2P * ma, IDD3N=p.IDD3N * ma,
+            IDD3P=p.IDD3P * ma, IDD4R=p.IDD4R * ma, IDD4W=p.IDD4W * ma, IDD5AB=p.IDD5AB * ma,
+            IDD5PB=p.IDD5PB * ma, VPP=p.VPP, IPP0=p.IPP0 * ma, e_act_J=p.e_act, e_rd_J=p.e_rd,
+            e_wr_J=p.e_wr, e_ref_J=p.e_ref, io_pJ_per_bit=p.io_energy * 1e12, background_W=p.background)
+        ctrl = ControllerConfig(
+            address_mapping=c.address_mapping, bank_xor=c.bank_xor, scheduler=c.scheduler,
+            page_policy=c.page_policy, page_timeout=c.page_timeout, read_queue=c.read_queue,
+            write_queue=c.write_queue, write_high=c.write_high, write_low=c.write_low, refresh=c.refresh,
+            cmd_queue_size=c.cmd_queue_size, compat=c.compat)
+        return DramSpec(name=self.name, org=org, timing=timing, power=power, controller=ctrl, source=source)
+
+
+__all__ = ["MAPPING_FIELDS", "ControllerModel", "MemoryConfig", "OrgModel", "PowerModel", "TimingModel",
+           "parse_mapping", "to_cycles"]
