@@ -24,7 +24,7 @@ from sim.workload.models import load_model
 DEFAULT_HW = "a100-80gb"
 DEFAULTS = {"model": "llama-2-7b", "batch": 1, "prompt": 1024, "generate": 256}
 
-EXAMPLES = f"""  pimsim run                                   {DEFAULTS['model']} on {DEFAULT_HW}, batch 1, prompt 1024, 256 tokens
+EXAMPLES = f"""  pimsim run                  {DEFAULTS['model']} on {DEFAULT_HW}, batch 1, prompt 1024, 256 tokens
   pimsim run --hw h100-sxm --model llama-3-8b --batch 8 --prompt 512 --generate 128
   pimsim run --hw t4 --model gpt2-xl --prompt 64 --generate 1024 --json
   pimsim run --hw a100-80gb --set memory.2.bandwidth='3 TB/s'     # what if HBM were faster?

@@ -83,7 +83,7 @@ class Ceilings:
 def compute_dtype(op: Op, conv: Conventions) -> str:
     """The datatype whose peak applies to ``op`` under the convention's peak rule."""
     w, a, kv = op.dtypes.w, op.dtypes.a, op.dtypes.k
-    if getattr(conv, "peak_rule", "llm-viewer" if conv.name == "llm-viewer" else "op") == "llm-viewer":
+    if conv.peak_rule == "llm-viewer":
         return "int8" if max(w.bits, a.bits, kv.bits) <= 8 else "fp16"
     # physically: the arithmetic runs in the activation format, unless both operands are integers
     if w.name.startswith("int") and a.name.startswith("int"):
@@ -93,7 +93,7 @@ def compute_dtype(op: Op, conv: Conventions) -> str:
 
 def device_levels(device: DeviceConfig, conv: Conventions) -> list[MemoryLevel]:
     """Memory levels that bound ops under ``conv``: all of them, or only the outermost (DRAM)."""
-    return list(device.memory) if getattr(conv, "hierarchical", conv.name != "llm-viewer") else [device.main_memory]
+    return list(device.memory) if conv.hierarchical else [device.main_memory]
 
 
 def ceilings(device: DeviceConfig, dtype: str, conv: Conventions | str = "default") -> Ceilings:
