@@ -170,6 +170,8 @@ class TimingModel(_Strict):
     def _cycles(cls, v: Any, info: ValidationInfo) -> Any:
         if v is None:
             return None
+        if "tCK" not in info.data and isinstance(v, str) and not v.strip().isdigit():
+            return 0  # tCK itself is invalid or missing and is reported; no second error here
         return to_cycles(v, info.data.get("tCK"))
 
     @field_validator("CL")
@@ -183,6 +185,8 @@ class TimingModel(_Strict):
     @classmethod
     def _rcd(cls, v: int | None, info: ValidationInfo) -> int:
         if v is None:
+            if "tRCD" not in info.data:
+                return 0  # tRCD is invalid and reported
             v = info.data.get("tRCD")
             if v is None:
                 raise ValueError("give tRCD (or tRCD_RD and tRCD_WR)")
@@ -204,9 +208,7 @@ class TimingModel(_Strict):
     def _rc(cls, v: int | None, info: ValidationInfo) -> int:
         ras, rp = info.data.get("tRAS"), info.data.get("tRP")
         if v is None:
-            if ras is None or rp is None:
-                raise ValueError("give tRC (or tRAS and tRP)")
-            return ras + rp
+            return (ras or 0) + (rp or 0)  # a missing/invalid tRAS or tRP is reported on its own key
         if ras is not None and rp is not None and v < ras + rp and not info.data.get("allow_short_tRC"):
             raise ValueError(f"tRC ({v} cycles) is shorter than tRAS + tRP ({ras} + {rp} = {ras + rp} "
                              f"cycles); expected tRC >= tRAS + tRP (set timing.allow_short_tRC: true only to "

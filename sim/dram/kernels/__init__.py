@@ -1,0 +1,7 @@
+"""Numba kernels of the DRAM engine: shared timing-state machinery and one scheduler per profile.
+
+``common`` holds the struct-of-arrays device state (next-allowed cycles per bank/rank and command,
+open rows, activate windows, counters, the command log) and the generic application of a
+:class:`~sim.dram.timing.TimingTable`; ``default``, ``ramulator2`` and ``dramsim3`` are the
+controller profiles. Nothing here knows a DRAM standard.
+"""
