@@ -83,7 +83,9 @@ def test_bad_trace_line_exits_2(tmp_path):
     path = tmp_path / "t.jsonl"
     assert main(["trace", "--model", "gpt2", "--prompt", "4", "--generate", "1", "-o", str(path)]) == 0
     lines = path.read_text().splitlines()
-    lines[3] = lines[3].replace('"flops": ', '"flops": -')
+    record = json.loads(lines[3])
+    record["flops"] = -5
+    lines[3] = json.dumps(record)
     path.write_text("\n".join(lines) + "\n")
     proc = pimsim("trace", "--read", str(path))
-    assert proc.returncode == 2 and "line 4" in proc.stderr and "flops" in proc.stderr
+    assert proc.returncode == 2 and "t.jsonl:4" in proc.stderr and "flops" in proc.stderr

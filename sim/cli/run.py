@@ -1,8 +1,9 @@
-"""``pimsim run``: simulate a generation (prefill + decode) and report latency, energy and a roofline chart."""
+"""``pimsim run``: replay a generation (prefill + decode) on a system: latency, energy, timeline, roofline."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sim.cli.common import (
     add_json_option,
@@ -15,76 +16,261 @@ from sim.cli.common import (
 )
 from sim.cli.output import print_table
 from sim.cli.progress import progress_bar
-from sim.cli.roofline import load_device
-from sim.engine.analytic import run_generation
-from sim.results.roofline import ceilings
-from sim.workload.conventions import get_conventions
-from sim.workload.models import load_model
 
 DEFAULT_HW = "a100-80gb"
 DEFAULTS = {"model": "llama-2-7b", "batch": 1, "prompt": 1024, "generate": 256}
 
-EXAMPLES = f"""  pimsim run                  {DEFAULTS['model']} on {DEFAULT_HW}, batch 1, prompt 1024, 256 tokens
+EXAMPLES = f"""  pimsim run             {DEFAULTS["model"]} on {DEFAULT_HW}: batch 1, prompt 1024, 256 tokens
   pimsim run --hw h100-sxm --model llama-3-8b --batch 8 --prompt 512 --generate 128
-  pimsim run --hw t4 --model gpt2-xl --prompt 64 --generate 1024 --json
+  pimsim run --hw gpu-node --model llama-2-7b --json --per-op > run.json
+  pimsim run --hw gpu-node --placement rules --placement-rules rules.yaml --timeline t.json
   pimsim run --hw a100-80gb --set memory.2.bandwidth='3 TB/s'     # what if HBM were faster?
+  pimsim run --hw gpu-node --set gpu.kernel_launch=2us            # a device of a system: prefix its name
+  pimsim run --hw a100-80gb --fidelity cycle --generate 4          # DRAM time from the cycle-accurate engine
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``pimsim run``."""
-    p = subparser(sub, "run", "simulate a generation: per-phase latency and energy, and a roofline chart", EXAMPLES)
-    p.add_argument("--hw", default=DEFAULT_HW, help=f"device preset or YAML (default {DEFAULT_HW})")
+    p = subparser(
+        sub, "run", "simulate a generation on a system: latency, energy, timeline, roofline", EXAMPLES
+    )
+    p.add_argument(
+        "--hw",
+        default=DEFAULT_HW,
+        help=f"system or device preset, or a YAML path (default {DEFAULT_HW}; a device is a "
+        "one-device system)",
+    )
     add_workload_options(p, defaults=DEFAULTS)
-    p.add_argument("--chart", default="roofline.png",
-                   help="roofline chart of the prefill and first decode step (default roofline.png)")
+    p.add_argument(
+        "--placement",
+        help="placement policy: single, pim-gpt, attention-offload or rules (default: the system's)",
+    )
+    p.add_argument(
+        "--placement-rules",
+        metavar="FILE.yaml",
+        help="YAML with `rules:` (and optional `default:`) for --placement rules",
+    )
+    p.add_argument(
+        "--fidelity",
+        choices=("analytic", "cycle"),
+        help="DRAM timing of every device: analytic (bandwidth x efficiency) or cycle (the "
+        "cycle-accurate DRAM engine); default: each device config's",
+    )
+    p.add_argument(
+        "--trace", metavar="FILE", help="replay a stored trace (JSON Lines) instead of generating one"
+    )
+    p.add_argument("--per-op", action="store_true", help="with --json: add every op's record (`ops`)")
+    p.add_argument("--timeline", metavar="FILE.json", help="write a Chrome trace / Perfetto JSON timeline")
+    p.add_argument(
+        "--chart",
+        default="roofline.png",
+        help="roofline chart of the prefill and first decode step (default roofline.png; one file "
+        "per device, suffixed with its name, for systems of several devices)",
+    )
     p.add_argument("--no-chart", action="store_true", help="do not write the chart")
     add_set_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
 
 
+def _rules(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    from sim.config.loader import read_yaml
+    from sim.errors import ConfigError
+
+    data = read_yaml(Path(path))
+    unknown = sorted(set(data) - {"rules", "default"})
+    if unknown:
+        raise ConfigError(
+            "unknown key(s) in placement rules file",
+            file=path,
+            key=unknown[0],
+            expected="rules (a list) and default (a device name)",
+        )
+    return data
+
+
+def _charts(result, system, conv, path: str) -> list[str]:
+    from sim.plots.roofline import plot_roofline
+    from sim.results.roofline import OpPlacement, ceilings
+
+    out = []
+    by_dev: dict[str, list] = {}
+    for r in result.roofline_ops:
+        by_dev.setdefault(r.device, []).append(r)
+    for dev, recs in by_dev.items():
+        pts = [
+            OpPlacement(
+                name=r.name,
+                kind=r.kind,
+                layer=r.layer,
+                phase=r.phase,
+                flops=r.flops,
+                bytes=r.dram_bytes,
+                load_weight_bytes=0.0,
+                load_act_bytes=0.0,
+                store_act_bytes=0.0,
+                load_kv_bytes=0.0,
+                store_kv_bytes=0.0,
+                intensity=r.intensity,
+                attained_flops_per_s=r.attained_flops_per_s,
+                bound=r.bound,
+                time_s=r.time_s,
+                compute_dtype=r.compute_dtype,
+                level_bytes=r.level_bytes,
+            )
+            for r in recs
+        ]
+        target = Path(path)
+        if len(by_dev) > 1:
+            target = target.with_name(f"{target.stem}-{dev.replace('[', '').replace(']', '')}{target.suffix}")
+        ceil = ceilings(system.devices[dev].config, recs[0].compute_dtype, conv)
+        out.append(
+            str(
+                plot_roofline(
+                    pts,
+                    ceil,
+                    target,
+                    title=f"{result.model} on {dev} ({result.system}): "
+                    f"prefill and first decode step, batch {result.batch}",
+                )
+            )
+        )
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``pimsim run``."""
-    check_positive(args, "batch", "prompt", "generate")
-    device = load_device(args.hw, args.overrides)
-    model = load_model(args.model)
-    conv = get_conventions(args.conventions)
-    with progress_bar(f"simulating {model.name} on {device.name}", args.generate + 1) as advance:
-        result = run_generation(model, device, args.batch, args.prompt, args.generate,
-                                dtypes=workload_dtypes(args), conventions=conv, routing=args.routing,
-                                seed=args.seed, progress=lambda step: advance(step + 1))
-    chart = None
-    if not args.no_chart and result.first_steps:
-        from sim.plots.roofline import plot_roofline
+    from sim.engine.replay import run_system
+    from sim.engine.system import load_system, with_fidelity
+    from sim.workload.conventions import get_conventions
 
-        ceil = ceilings(device, result.first_steps[0].compute_dtype, conv)
-        chart = plot_roofline(result.first_steps, ceil, args.chart,
-                              title=f"{model.name} on {device.name}: prefill ({args.prompt} tokens) "
-                                    f"and first decode step, batch {args.batch}")
+    check_positive(args, "batch", "prompt", "generate")
+    rules = _rules(args.placement_rules)
+    placement = args.placement or ("rules" if rules is not None else None)
+    system = load_system(
+        args.hw, args.overrides, placement=placement, placement_options=rules if rules is not None else None
+    )
+    if args.fidelity:
+        system = with_fidelity(system, args.fidelity)
+    conv = get_conventions(args.conventions)
+    ops = None
+    model = args.model
+    header: dict = {}
+    if args.trace:  # the workload figures (labels only) come from the trace's header when it has them
+        from sim.workload.trace import read_trace, read_trace_header
+
+        header = read_trace_header(args.trace)
+        for key in ("batch", "prompt", "generate"):
+            if isinstance(header.get(key), int):
+                setattr(args, key, header[key])
+        ops = read_trace(args.trace)
+        model = None
+    with progress_bar(f"simulating on {system.name}", args.generate + 1) as advance:
+        result = run_system(
+            system,
+            model,
+            args.batch,
+            args.prompt,
+            args.generate,
+            dtypes=workload_dtypes(args),
+            conventions=conv,
+            routing=args.routing,
+            seed=args.seed,
+            keep_ops=args.per_op,
+            timeline=args.timeline,
+            progress=lambda step: advance(step + 1),
+            ops=ops,
+        )
+    if args.trace:
+        result.model = str(header.get("model", "trace"))
+    charts = [] if args.no_chart or not result.roofline_ops else _charts(result, system, conv, args.chart)
     if args.json:
-        out = result.to_dict()
-        out["chart"] = str(chart) if chart else None
+        out = result.to_dict(per_op=args.per_op)
+        out["charts"] = charts
+        out["chart"] = charts[0] if charts else None
         print_json(out)
         return 0
-    print(f"{model.name} on {device.name}: batch {args.batch}, prompt {args.prompt} tokens, "
-          f"{args.generate} generated tokens, conventions {conv.name}")
+    _print(result, args, conv.name, charts)
+    return 0
+
+
+def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> None:
+    print(
+        f"{result.model} on {result.system} ({len(result.devices)} device(s), placement {result.placement}): "
+        f"batch {args.batch}, prompt {args.prompt} tokens, {args.generate} generated tokens, "
+        f"conventions {conv}"
+    )
     rows = []
     for name, ph in result.phases.items():
         per = ph.time_s / ph.steps if ph.steps else 0.0
-        rows.append([name, ph.steps, f"{ph.time_s * 1e3:.4g}", f"{per * 1e3:.4g}", f"{ph.flops / 1e12:.4g}",
-                     f"{ph.bytes / 1e9:.4g}", f"{ph.energy_total_J:.4g}"])
-    rows.append(["total", sum(p.steps for p in result.phases.values()), f"{result.latency_s * 1e3:.4g}", "",
-                 f"{sum(p.flops for p in result.phases.values()) / 1e12:.4g}",
-                 f"{sum(p.bytes for p in result.phases.values()) / 1e9:.4g}", f"{result.energy_J:.4g}"])
-    print_table("latency and energy by phase",
-                ["phase", "steps", "time (ms)", "per step (ms)", "TFLOP", "DRAM GB", "energy (J)"], rows,
-                align_right=(1, 2, 3, 4, 5, 6))
+        rows.append(
+            [
+                name,
+                ph.steps,
+                f"{ph.time_s * 1e3:.4g}",
+                f"{per * 1e3:.4g}",
+                f"{ph.flops / 1e12:.4g}",
+                f"{ph.bytes / 1e9:.4g}",
+                f"{ph.energy_total_J:.4g}",
+            ]
+        )
+    rows.append(
+        [
+            "total",
+            sum(p.steps for p in result.phases.values()),
+            f"{result.latency_s * 1e3:.4g}",
+            "",
+            f"{sum(p.flops for p in result.phases.values()) / 1e12:.4g}",
+            f"{sum(p.bytes for p in result.phases.values()) / 1e9:.4g}",
+            f"{result.energy_J:.4g}",
+        ]
+    )
+    print_table(
+        "latency and energy by phase",
+        ["phase", "steps", "time (ms)", "per step (ms)", "TFLOP", "DRAM GB", "energy (J)"],
+        rows,
+        align_right=(1, 2, 3, 4, 5, 6),
+    )
+    t = result.latency_s or 1.0
+    print_table(
+        "devices",
+        ["device", "type", "ops", "busy (ms)", "utilisation", "energy (J)"],
+        [
+            [
+                n,
+                d.type,
+                d.ops,
+                f"{d.busy_s * 1e3:.4g}",
+                f"{d.busy_s / t:.1%}",
+                f"{sum(d.energy_J.values()):.4g}",
+            ]
+            for n, d in result.devices.items()
+        ],
+        align_right=(2, 3, 4, 5),
+    )
+    if result.links:
+        rows = []
+        for n, ln in result.links.items():
+            busy = ", ".join(f"{k} {v / t:.1%}" for k, v in ln.busy_s.items()) or "-"
+            rows.append([n, ln.transfers, f"{ln.bytes / 1e6:.4g}", busy, f"{ln.energy_J:.4g}"])
+        print_table(
+            "links", ["link", "transfers", "MB", "utilisation", "energy (J)"], rows, align_right=(1, 2, 4)
+        )
     bd = result.breakdown()
     total = result.energy_J
-    print_table("energy by component", ["component", "energy (J)", "share"],
-                [[k, f"{v:.4g}", f"{v / total:.1%}" if total else "-"] for k, v in bd.items()], align_right=(1, 2))
-    print(f"time to first token {result.ttft_s * 1e3:.4g} ms, time between tokens {result.tbt_s * 1e3:.4g} ms")
-    if chart:
-        print(f"roofline chart written to {chart}")
-    return 0
+    print_table(
+        "energy by component",
+        ["component", "energy (J)", "share"],
+        [[k, f"{v:.4g}", f"{v / total:.1%}" if total else "-"] for k, v in bd.items()],
+        align_right=(1, 2),
+    )
+    print(
+        f"time to first token {result.ttft_s * 1e3:.4g} ms, time between tokens {result.tbt_s * 1e3:.4g} ms"
+    )
+    for c in charts:
+        print(f"roofline chart written to {c}")
+    if result.timeline:
+        print(f"timeline written to {result.timeline} (open it in https://ui.perfetto.dev)")

@@ -11,7 +11,7 @@ timing) lives in :mod:`sim.config.memory`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,6 +71,18 @@ class MemoryLevel(Strict):
     write_energy: JoulesPerBit | None = Field(default=None, description="energy per bit written (default: read)")
     instances: int = Field(default=1, ge=1, description="copies of the level (e.g. one L1 per SM)")
     memory: str | None = Field(default=None, description="memory preset for cycle-level simulation (dram only)")
+    fidelity: Literal["analytic", "cycle"] = Field(
+        default="analytic",
+        description="how the level's time is computed: 'analytic' (bytes / bandwidth / efficiency) or "
+                    "'cycle' "
+                    "(the op's access stream through the cycle-accurate DRAM engine of `memory`)")
+
+    @model_validator(mode="after")
+    def _cycle_needs_memory(self) -> MemoryLevel:
+        if self.fidelity == "cycle" and (self.kind != "dram" or not self.memory):
+            raise ValueError(f"level {self.name!r}: fidelity 'cycle' needs a dram level with a `memory:` "
+                             "preset")
+        return self
 
     @field_validator("capacity", "bandwidth")
     @classmethod
@@ -98,6 +110,52 @@ class PowerSpec(Strict):
         return self
 
 
+class KernelEfficiency(Strict):
+    """Efficiency curves and fixed time of one operator class (an op kind such as ``norm``) on a device.
+
+    A curve given here replaces the device-wide ``compute_efficiency`` / ``memory_efficiency`` for ops
+    of that kind, and ``launch`` replaces ``kernel_launch``; what is left out falls back to the
+    device-wide value.
+    """
+
+    compute: EfficiencyCurve | None = None
+    memory: EfficiencyCurve | None = None
+    launch: Seconds | None = Field(default=None, description="fixed time per kernel of this kind, s")
+    row_parallel: bool = Field(
+        default=False, description="the kernel gives each token row to one core: with fewer rows (batch x "
+                                   "tokens) than cores only that many cores work, each at its 1/cores share "
+                                   "of the device's compute and DRAM bandwidth")
+
+
+class TilingConfig(Strict):
+    """The tile search of matrix ops (see ``sim/devices/tiling.py``): the candidates a kernel library offers.
+
+    ``tile_sizes`` are the output-tile edges (rows and columns) tried at each on-chip level; ``k_tile`` the
+    depth of one K step held on chip; ``stages`` the number of K steps in flight (double buffering = 2);
+    ``split_k`` the K-splits tried for skinny problems; ``registers`` the register file of one core (SM),
+    which holds the innermost tile (0: the innermost level's traffic is the bytes passing through it);
+    ``accumulator_bytes`` the size of one partial-sum element (fp32 accumulation = 4); ``tile_overhead``
+    the fixed time of one per-core work item (filling and draining its pipeline, writing its tile), which
+    makes deep-K tiles more efficient than shallow ones.
+    """
+
+    tile_sizes: list[int] = Field(default_factory=lambda: [16, 32, 64, 128, 256])
+    k_tile: int = Field(default=32, ge=1)
+    stages: int = Field(default=2, ge=1)
+    split_k: list[int] = Field(default_factory=lambda: [1, 2, 4, 8])
+    registers: Bytes = Field(default=0.0, description="register file per core, bytes (0: not modelled)")
+    accumulator_bytes: int = Field(default=4, ge=1)
+    tile_overhead: Seconds = Field(default=0.0, description="fixed time of one work item (prologue and "
+                                                           "epilogue of a tile), s")
+
+    @field_validator("tile_sizes", "split_k")
+    @classmethod
+    def _positive_ints(cls, v: list[int]) -> list[int]:
+        if not v or any(x < 1 for x in v):
+            raise ValueError("needs at least one positive integer")
+        return sorted(set(v))
+
+
 class DeviceConfig(Strict):
     """A compute device: GPU, CPU, ASIC (or the compute side of a PIM device)."""
 
@@ -114,10 +172,26 @@ class DeviceConfig(Strict):
     memory: list[MemoryLevel] = Field(description="memory levels, innermost (fastest) first")
     power: PowerSpec
     kernel_launch: Seconds = Field(default=0.0, description="fixed overhead per operator (kernel launch), s")
-    compute_efficiency: EfficiencyCurve | None = None
-    memory_efficiency: EfficiencyCurve | None = None
+    compute_efficiency: EfficiencyCurve | None = Field(
+        default=None, description="attained fraction of the compute peak vs op FLOPs (default: 1)")
+    memory_efficiency: EfficiencyCurve | None = Field(
+        default=None, description="attained fraction of DRAM bandwidth vs op DRAM bytes (default: 1)")
+    kernel_efficiency: dict[str, KernelEfficiency] = Field(
+        default_factory=dict, description="per op kind curves that replace the device-wide ones")
+    vector_compute: dict[str, FlopsPerSecond] = Field(
+        default_factory=dict,
+        description="peak of non-matrix arithmetic (GPU CUDA cores, CPU SIMD without matrix units) per "
+                    "datatype, FLOP/s; ops other than GEMMs use it (default: the `compute` peaks)")
+    tiling: TilingConfig = Field(default_factory=TilingConfig)
+    active_cores: int | None = Field(default=None, ge=1,
+                                     description="cores used by the simulated runtime (default: all)")
+    per_core_bandwidth: BytesPerSecond | None = Field(
+        default=None, description="DRAM bandwidth one core can sustain (CPU), B/s; caps DRAM bandwidth at "
+                                  "active cores x this")
+    supported_kinds: list[str] | None = Field(
+        default=None, description="op kinds the device can execute (default: all)")
 
-    @field_validator("compute", "energy_per_op")
+    @field_validator("compute", "energy_per_op", "vector_compute")
     @classmethod
     def _dtypes(cls, v: dict[str, float]) -> dict[str, float]:
         for k in v:
@@ -144,6 +218,12 @@ class DeviceConfig(Strict):
             raise ValueError(f"memory level names must be unique (got {names})")
         return v
 
+    @model_validator(mode="after")
+    def _active(self) -> DeviceConfig:
+        if self.active_cores is not None and self.active_cores > self.cores:
+            raise ValueError(f"active_cores ({self.active_cores}) exceeds cores ({self.cores})")
+        return self
+
     @property
     def main_memory(self) -> MemoryLevel:
         """The outermost level (device DRAM)."""
@@ -158,10 +238,23 @@ class DeviceConfig(Strict):
 
     def peak(self, dtype: str) -> float:
         """Peak for ``dtype`` in FLOP/s; falls back along fp8->fp16->fp32, bf16<->fp16, int4->int8->fp16."""
-        for candidate in _FALLBACK.get(dtype, (dtype,)):
-            if candidate in self.compute:
-                return self.compute[candidate]
-        raise KeyError(dtype)
+        return _lookup(self.compute, dtype)
+
+    def vector_peak(self, dtype: str) -> float:
+        """Peak of non-matrix arithmetic for ``dtype`` (``vector_compute``, else :meth:`peak`), FLOP/s."""
+        if self.vector_compute:
+            try:
+                return _lookup(self.vector_compute, dtype)
+            except KeyError:
+                pass
+        return self.peak(dtype)
+
+
+def _lookup(table: dict[str, float], dtype: str) -> float:
+    for candidate in _FALLBACK.get(dtype, (dtype,)):
+        if candidate in table:
+            return table[candidate]
+    raise KeyError(dtype)
 
 
 _FALLBACK: dict[str, tuple[str, ...]] = {
@@ -191,23 +284,36 @@ class LinkConfig(Strict):
 
 
 class SystemDevice(Strict):
-    """A device instance in a system: a preset (or file) name, with optional key overrides."""
+    """A device instance in a system: a preset (or file) name, with optional key overrides.
+
+    ``count`` > 1 makes instances ``NAME[0]``, ``NAME[1]``...; ``streams`` is the number of in-order
+    execution queues of each instance (CUDA streams, CPU core groups).
+    """
 
     preset: str
     count: int = Field(default=1, ge=1)
     set: list[str] = Field(default_factory=list, description="key.path=value overrides of the preset")
+    streams: int = Field(default=1, ge=1, description="in-order execution streams per instance")
 
 
 class SystemLink(Strict):
-    """A link between two device instances of a system."""
+    """A link between two devices of a system (between every pair of their instances)."""
 
     between: tuple[str, str]
     preset: str
     count: int = Field(default=1, ge=1, description="parallel links (bandwidth multiplies)")
+    model: str = Field(default="simple", description="link model (registry in sim/interconnect/link.py)")
+
+
+class PlacementSpec(Strict):
+    """Which placement policy maps ops to devices, and its options (checked by the policy)."""
+
+    policy: str = "single"
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class SystemConfig(Strict):
-    """A system: named device instances joined by links (the replay engine issue fleshes this out)."""
+    """A system: named devices joined by links, with a default device and a placement policy."""
 
     kind: Literal["system"] = "system"
     name: str
@@ -215,6 +321,7 @@ class SystemConfig(Strict):
     devices: dict[str, SystemDevice]
     links: list[SystemLink] = Field(default_factory=list)
     default_device: str | None = None
+    placement: PlacementSpec = Field(default_factory=PlacementSpec)
 
     @model_validator(mode="after")
     def _links_known(self) -> SystemConfig:
@@ -225,4 +332,7 @@ class SystemConfig(Strict):
                                      f"({', '.join(self.devices)})")
         if self.default_device and self.default_device not in self.devices:
             raise ValueError(f"default_device {self.default_device!r} is not a device of the system")
+        for name in self.devices:
+            if not name or any(c in name for c in "[]. "):
+                raise ValueError(f"device name {name!r} may not be empty or contain '[', ']', '.' or spaces")
         return self

@@ -95,9 +95,13 @@ class RunResult:
 
 def run_generation(model: ModelSpec, device: DeviceConfig, batch: int, prompt: int, generate: int, *,
                    dtypes: DTypes, conventions: Conventions, routing: str = "uniform", seed: int = 0,
-                   progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run prefill plus ``generate`` decode steps of ``model`` on ``device``; ``progress(step)`` per step."""
-    memo: dict = {}
+                   progress: Callable[[int], None] | None = None, memo: dict | None = None) -> RunResult:
+    """Run prefill plus ``generate`` decode steps of ``model`` on ``device``; ``progress(step)`` per step.
+
+    ``memo`` caches op placements by signature; a caller may pass the same dict to several runs on the
+    same device and conventions (sweeps do) so that identical ops are placed once.
+    """
+    memo = {} if memo is None else memo
     phases = {"prefill": PhaseResult("prefill")}
     if generate:
         phases["decode"] = PhaseResult("decode")

@@ -38,3 +38,24 @@ def energy_breakdown(placements: Iterable[OpPlacement], device: DeviceConfig, el
             parts[k] += v
     parts["static"] = device.power.static * elapsed_s
     return parts
+
+
+def level_energy(device: DeviceConfig, level_bytes: dict[str, float], write_bytes: dict[str, float]
+                 ) -> dict[str, float]:
+    """Energy of the bytes moved at each memory level, J: reads at ``read_energy``, the bytes in
+    ``write_bytes`` (a subset of ``level_bytes``) at ``write_energy``."""
+    out: dict[str, float] = {}
+    for lvl in device.memory:
+        moved = level_bytes.get(lvl.name, 0.0)
+        w = min(write_bytes.get(lvl.name, 0.0), moved)
+        out[lvl.name] = ((moved - w) * lvl.read_energy + w * lvl.write_energy_J_per_bit) * 8.0
+    return out
+
+
+def compute_energy(device: DeviceConfig, dtype: str, flops: float) -> float:
+    """Dynamic arithmetic energy of ``flops`` in ``dtype``, J (falls back like the peaks do)."""
+    e_op = device.energy_per_op.get(dtype)
+    if e_op is None:
+        table = device.energy_per_op
+        e_op = next((table[d] for d in ("fp16", "bf16", "fp32") if d in table), 0.0)
+    return flops * e_op

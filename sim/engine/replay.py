@@ -1,0 +1,80 @@
+"""The entry point of a system simulation: a model's generation (or a stored trace) on a system.
+
+:func:`run_system` generates the trace lazily (prefill, then ``generate`` decode steps), replays it on
+the system with :class:`~sim.engine.simulator.Simulator` and returns a
+:class:`~sim.results.summary.SystemRunResult`; with ``timeline`` it also writes a Chrome trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from sim.engine.simulator import Simulator
+from sim.engine.system import System
+from sim.results.summary import SystemRunResult
+from sim.workload.conventions import Conventions, get_conventions
+from sim.workload.dtypes import DTypes
+from sim.workload.generator import generate_trace
+from sim.workload.models import ModelSpec, load_model
+from sim.workload.trace import Op
+
+
+def _progress(ops: Iterable[Op], progress: Callable[[int], None] | None) -> Iterator[Op]:
+    last = -1
+    for op in ops:
+        if progress and op.step != last:
+            if last >= 0:
+                progress(last)
+            last = op.step
+        yield op
+    if progress and last >= 0:
+        progress(last)
+
+
+def run_system(
+    system: System,
+    model: ModelSpec | str | None,
+    batch: int,
+    prompt: int,
+    generate: int,
+    *,
+    dtypes: DTypes | None = None,
+    conventions: Conventions | str = "default",
+    routing: str = "uniform",
+    seed: int = 0,
+    keep_ops: bool = False,
+    timeline: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    ops: Iterable[Op] | None = None,
+) -> SystemRunResult:
+    """Simulate prefill + ``generate`` decode steps of ``model`` on ``system``.
+
+    ``ops`` replays a given trace instead of generating one (``model`` may then be None; the workload
+    figures are labels, and the memory check uses the weights the trace's first step reads).
+    ``progress(step)`` is called as each step has been handed to the engine.
+    """
+    conv = get_conventions(conventions)
+    spec = load_model(model) if isinstance(model, str) else model
+    dt = dtypes or DTypes()
+    weight_total = None
+    if ops is None:
+        if spec is None:
+            raise ValueError("run_system needs a model or a trace")
+        ops = generate_trace(
+            spec, batch, prompt, generate, dtypes=dt, conventions=conv, routing=routing, seed=seed
+        )
+        weight_total = spec.param_count()[0] * dt.w.bits / 8
+    sim = Simulator(system, conv, keep_ops=keep_ops, timeline=timeline is not None)
+    result = sim.run(
+        _progress(ops, progress),
+        model_name=spec.name if spec else "trace",
+        batch=batch,
+        prompt=prompt,
+        generate=generate,
+        context_tokens=prompt + generate,
+        weight_total_bytes=weight_total,
+    )
+    if timeline is not None and sim.trace is not None:
+        result.timeline = str(sim.trace.write(timeline))
+    return result
