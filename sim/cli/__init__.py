@@ -16,7 +16,7 @@ from sim import __version__
 from sim.errors import PimsimError
 
 #: Subcommand modules under ``sim.cli``, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "roofline", "trace", "hw", "dram")
+SUBCOMMANDS = ("run", "roofline", "trace", "hw", "dram", "sweep", "plot")
 
 EPILOG = """examples:
   pimsim run                                   default model on the default device
@@ -26,6 +26,8 @@ EPILOG = """examples:
   pimsim hw list
   pimsim hw show a100-40gb --json
   pimsim dram --mem ddr4-2400 --trace requests.csv --json
+  pimsim sweep --hw a100-80gb --model gpt2-xl --grid memory.2.bandwidth=1TB/s,2TB/s --out runs/bw
+  pimsim plot heatmap runs/bw --x memory.2.bandwidth --y compute.fp16 --z latency_s -o bw.png
 
 `pimsim COMMAND --help` shows each command's options and examples.
 """

@@ -1,0 +1,235 @@
+"""Running a planned sweep on an executor, recording each point the moment it finishes.
+
+The runner keeps about :attr:`Executor.slots` points in flight, writes each finished point's part file
+(in this process: remote workers need no shared disk), and never stops for a failing point: an
+exception becomes a row with ``status="failed"`` and its error. When a local worker process dies, the
+points it may have taken down are re-run one at a time, so only the point that kills its worker is
+recorded as failed. Ctrl-C stops the workers and keeps every finished point; ``resume=True`` runs only
+the points whose run id has no ``ok`` part yet (failed points are tried again).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.errors import PimsimError
+from sim.sweep.executors import Executor, SerialExecutor, is_worker_death
+from sim.sweep.keys import key_dimension, unit_of
+from sim.sweep.plan import Plan, Point
+from sim.sweep.store import FAILED, OK, ResultStore
+from sim.sweep.worker import Task, compute, run_task
+
+#: Executors whose worker deaths break every point in flight (a process pool), so suspects are isolated.
+_ISOLATING = ("local",)
+
+
+@dataclass
+class Event:
+    """Progress of a sweep: ``kind`` is ``"start"``, ``"point"`` (one finished) or ``"tick"``."""
+
+    kind: str
+    done: int
+    failed: int
+    total: int
+    row: dict[str, Any] | None = None
+
+
+@dataclass
+class SweepSummary:
+    """How a sweep run went."""
+
+    out: Path
+    total: int  #: points in the sweep (unique run ids)
+    skipped: int = 0  #: already finished before this run (``resume``)
+    ok: int = 0  #: finished in this run
+    failed: int = 0  #: failed in this run
+    failed_total: int = 0  #: points of the sweep recorded as failed after this run
+    interrupted: bool = False
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        """Points with no ``ok`` result yet."""
+        return self.total - self.skipped - self.ok
+
+    @property
+    def exit_status(self) -> int:
+        """130 if interrupted, 1 if any point of the sweep failed, else 0."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed_total else 0
+
+
+def units_of(plan: Plan) -> dict[str, str]:
+    """SI unit of each swept hardware key (for axis labels)."""
+    out: dict[str, str] = {}
+    for key in plan.keys:
+        if key == "hw" or key.startswith("workload.") or not plan.points:
+            continue
+        unit = unit_of(key_dimension(type(plan.points[0].config), key))
+        if unit:
+            out[key] = unit
+    return out
+
+
+def check_out(out: str | Path, resume: bool) -> ResultStore:
+    """The results store of ``out``; a PimsimError if it already holds results and ``resume`` is off."""
+    store = ResultStore(out)
+    if store.root.exists() and not store.root.is_dir():
+        raise PimsimError(f"--out {store.root} is a file, not a folder")
+    n = len(store.statuses())
+    if n and not resume:
+        raise PimsimError(
+            f"{store.root} already holds results of a sweep ({n} points); "
+            f"add --resume to run only the missing points, or choose another --out"
+        )
+    return store
+
+
+def execute(
+    plan: Plan,
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    resume: bool = False,
+    point_fn: Callable[[Task], dict[str, Any]] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    csv: bool = False,
+) -> SweepSummary:
+    """Run the points of ``plan`` that are missing from ``out`` on ``executor`` (default: this process).
+
+    ``point_fn(task) -> figures`` replaces the simulation (tests use it); it must be importable by the
+    workers. Returns a :class:`SweepSummary`; the table is in ``out/results.parquet``.
+    """
+    executor = executor or SerialExecutor()
+    fn = point_fn or compute
+    store = check_out(out, resume)
+    statuses = store.statuses()
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.write_manifest(
+        plan.spec.to_dict(),
+        {
+            "pimsim_version": __version__,
+            "keys": plan.keys,
+            "units": units_of(plan),
+            "points": len(plan.points),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    todo = [p for p in plan.points if statuses.get(p.run_id) != OK]
+    summary = SweepSummary(Path(out), total=len(plan.points), skipped=len(plan.points) - len(todo))
+    done = summary.skipped
+
+    def emit(kind: str, row: dict[str, Any] | None = None) -> None:
+        if on_event:
+            on_event(Event(kind, done, summary.failed, summary.total, row))
+
+    def finish(point: Point, res: dict[str, Any]) -> None:
+        nonlocal done
+        row = point.row_base()
+        row.update(status=res["status"], error=res["error"])
+        row.update(res.get("figures") or {})
+        row.update(
+            elapsed_s=res.get("elapsed_s"),
+            worker=res.get("worker"),
+            finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+        store.write_point(row, point.resolved(), res.get("traceback"))
+        done += 1
+        if res["status"] == OK:
+            summary.ok += 1
+        else:
+            summary.failed += 1
+            summary.failed_ids.append(point.run_id)
+        emit("point", row)
+
+    emit("start")
+    queue: deque[Point] = deque(todo)
+    isolate: deque[Point] = deque()
+    in_flight: dict[Any, Point] = {}
+    solo: Point | None = None
+    isolating = getattr(executor, "name", "") in _ISOLATING
+    try:
+        while True:
+            if isolate or solo:
+                if not in_flight and isolate:
+                    solo = isolate.popleft()
+                    in_flight[executor.submit(run_task, fn, _task(solo))] = solo
+            else:
+                while queue and len(in_flight) < executor.slots:
+                    p = queue.popleft()
+                    in_flight[executor.submit(run_task, fn, _task(p))] = p
+            if not in_flight:
+                break
+            finished, _ = executor.wait(in_flight, timeout=0.5)
+            if not finished:
+                emit("tick")
+                continue
+            died: list[Point] = []
+            for fut in finished:
+                point = in_flight.pop(fut)
+                res = _outcome(fut)
+                if res is None and isolating and point is not solo:
+                    died.append(point)
+                    continue
+                if res is None:
+                    res = _died(fut)
+                if point is solo:
+                    solo = None
+                    if res["status"] == FAILED and "worker process died" in (res["error"] or ""):
+                        executor.restart()
+                finish(point, res)
+            if died:
+                # a dead worker breaks the whole pool: re-run what was in flight, one point at a time
+                lost = sorted(died + list(in_flight.values()), key=lambda p: p.index)
+                in_flight.clear()
+                executor.restart()
+                isolate.extend(lost)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        executor.close(cancel=True)
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+    else:
+        executor.close()
+    finally:
+        store.consolidate(csv=csv)
+    statuses = store.statuses()
+    summary.failed_total = sum(1 for p in plan.points if statuses.get(p.run_id) == FAILED)
+    return summary
+
+
+def _task(p: Point) -> Task:
+    return Task(p.run_id, p.config_hash, p.config, p.model, p.workload)
+
+
+def _outcome(fut: Any) -> dict[str, Any] | None:
+    """The worker's result dict; None if the worker died; a failed result for other errors."""
+    try:
+        exc = fut.exception()
+    except BaseException as e:  # a cancelled future
+        exc = e
+    if exc is None:
+        return fut.result()
+    if is_worker_death(exc):
+        return None
+    return {"status": FAILED, "error": f"{type(exc).__name__}: {exc}", "traceback": None}
+
+
+def _died(fut: Any) -> dict[str, Any]:
+    try:
+        exc = fut.exception()
+    except BaseException as e:
+        exc = e
+    return {
+        "status": FAILED,
+        "error": f"worker process died while running this point ({type(exc).__name__}: {exc})",
+        "traceback": None,
+    }
