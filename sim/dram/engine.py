@@ -173,6 +173,9 @@ def _check_profile(spec: DramSpec) -> str:
     if prof == "dramsim3" and c.page_policy == "timeout":
         raise ConfigError("the dramsim3 profile has OPEN_PAGE and CLOSE_PAGE only",
                           key="controller.page_policy", value=c.page_policy, expected="open or closed")
+    if prof == "ramulator2" and c.refresh == "perbank":
+        raise ConfigError("the ramulator2 profile reproduces the AllBank refresh manager only",
+                          key="controller.refresh", value=c.refresh, expected="allbank or none")
     if prof == "dramsim3" and c.refresh == "perbank":
         raise ConfigError("the dramsim3 profile reproduces rank-level refresh only", key="controller.refresh",
                           value=c.refresh, expected="staggered, allbank or none")

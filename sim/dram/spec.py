@@ -161,7 +161,7 @@ class ControllerConfig:
     refresh: str = "allbank"                #: "allbank", "perbank", "staggered" (rank-staggered) or "none"
     cmd_queue_size: int = 8                 #: per-bank command-queue depth (dramsim3 profile)
     compat: str = "default"                 #: "default", "dramsim3" or "ramulator2"
-    hbm_dual_cmd: bool = True               #: HBM: a row and a column command in one cycle (dramsim3 hbm_dual_cmd)
+    hbm_dual_cmd: bool = True               #: HBM: a row and a column command per cycle (hbm_dual_cmd)
 
 
 @dataclass(frozen=True)

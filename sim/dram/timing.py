@@ -266,8 +266,8 @@ def build_default(t: DramTiming, standard: str, bankgroups: int, banks_per_group
     b.add(_WRITES, _WRITES, BANKGROUP, max(bl, ccd_l))
     b.add(_WRITES, _WRITES, RANK_OTHER_BG, max(bl, t.tCCD_S))
     b.add(_WRITES, _WRITES, OTHER_RANKS, bl + t.tRTRS)
-    # read-to-write turnaround (data bus), write-to-read (tWTR inside a rank)
-    b.add(_READS, _WRITES, UNIT, rl + bl + t.tRTRS - wl)
+    # read-to-write turnaround: RL + BL/2 - WL + 2 (1 tCK write preamble), tRTRS if larger (rank switch)
+    b.add(_READS, _WRITES, UNIT, rl + bl + max(2, t.tRTRS) - wl)
     b.add(_WRITES, _READS, BANKGROUP, wl + bl + wtr_l)
     b.add(_WRITES, _READS, RANK_OTHER_BG, wl + bl + t.tWTR_S)
     b.add(_WRITES, _READS, OTHER_RANKS, wl + bl + t.tRTRS - rl)
@@ -426,10 +426,9 @@ def build_ramulator2(t: DramTiming, standard: str, bankgroups: int, banks_per_gr
         b.add(RDA, (ACT, REFPB), BANK, t.tRTP + t.tRP)
         b.add(WRA, (ACT, REFPB), BANK, cwl + bl + t.tWR + t.tRP)
         return b.build("ramulator2", bankgroups, banks_per_group)
-    # DDR4 set (also used for DDR5, LPDDR5, GDDR6)
-    ccd_l = t.tCCD_L if bankgroups > 1 else t.tCCD_S
-    rrd_l = t.tRRD_L if bankgroups > 1 else t.tRRD_S
-    wtr_l = t.tWTR_L if bankgroups > 1 else t.tWTR_S
+    # DDR4 set (also used for DDR5, LPDDR5, GDDR6). With bank groups off Ramulator keeps all banks in
+    # one bank-group node, so the _L values apply between them.
+    ccd_l, rrd_l, wtr_l = t.tCCD_L, t.tRRD_L, t.tWTR_L
     b.add(_READS, _READS, UNIT, bl)
     b.add(_WRITES, _WRITES, UNIT, bl)
     b.add(_READS, _READS, RANK, t.tCCD_S)

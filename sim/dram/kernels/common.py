@@ -75,14 +75,7 @@ def new_log(enabled: bool, estimate: int) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True)
 def ready_at(ready, u, nb, c, BSH, RSH, OG, ORK):
     """Earliest cycle bank ``nb`` of unit ``u`` may receive bank command ``c``."""
-    t = ready[u, nb, c]
-    t2 = ready[u, OG + (nb >> BSH), c]
-    if t2 > t:
-        t = t2
-    t3 = ready[u, ORK + (nb >> RSH), c]
-    if t3 > t:
-        t = t3
-    return t
+    return max(ready[u, nb, c], ready[u, OG + (nb >> BSH), c], ready[u, ORK + (nb >> RSH), c])
 
 
 @njit(cache=True)

@@ -7,10 +7,12 @@ Per scheduling unit ((pseudo-)channel):
   the next cycle (forwarding); a write to a line with a queued write is merged into it.
 * write mode with watermarks: enter at ``hi`` queued writes (or when no read waits), leave at
   ``lo`` writes when reads wait (or when the write queue is empty);
-* FR-FCFS (``sched`` 0): the oldest request whose column command is ready on an open row first;
-  otherwise the oldest request whose ACT or PRE is ready, where a PRE that would close a row with
-  queued hits waits until that row served ``HIT_CAP`` column commands. FCFS (``sched`` 1): only the
-  oldest request of the active queue;
+* FR-FCFS (``sched`` 0): first a request whose row was activated for it (its "owner") when its
+  column command is ready, from either queue (an owned row is never precharged before its owner is
+  served); then the oldest request whose column command is ready on an open row; otherwise the
+  oldest request whose ACT or PRE is ready, where a PRE that would close a row with queued hits
+  waits until that row served ``HIT_CAP`` column commands. FCFS (``sched`` 1): only the oldest
+  request of the active queue;
 * page policy: open; closed (RDA/WRA when no other queued request targets the row); timeout (a
   bank with no queued request is precharged ``timeout`` cycles after its last column command);
 * refresh: all-bank (every rank every tREFI), rank-staggered (rank r at (r+1) tREFI / ranks, then
@@ -36,6 +38,7 @@ from sim.dram.kernels.common import (
     E_Q,
     E_RANK,
     E_ROW,
+    E_STAMP,
     E_W,
     EW,
     INF,
@@ -60,7 +63,18 @@ def _others_on_row(u, pos, buf, nbuf, nb, rw):
 
 
 @njit(cache=True)
-def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend, hitgen, gen, cand,
+def _drop_owner(u, x, owner, olist, opos, on):
+    if owner[u, x] >= 0:
+        owner[u, x] = -1
+        k = opos[u, x]
+        last = olist[u, on[u] - 1]
+        olist[u, k] = last
+        opos[u, last] = k
+        on[u] -= 1
+
+
+@njit(cache=True)
+def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend, hitgen, gen, cand, owner,
             NBK, BSH, RSH, OG, ORK):
     """One pass over a queue: (position, command, next) of the request to serve.
 
@@ -69,6 +83,7 @@ def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend
     holds a hit for the open row (unless it served HIT_CAP column commands, or under FCFS).
     ``next`` is the earliest cycle > clk at which a non-ready request's command becomes ready.
     ``hitgen[u, nb] == gen`` marks banks with a queued hit (no clearing needed between calls).
+    ``owner[u, nb] >= 0``: the open row was activated for a request not served yet (no PRE).
     The hit choice is a min-reduction over keys (queue order = age order) to keep the loop
     branch-light.
     """
@@ -77,8 +92,8 @@ def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend
     best_hit = -1
     best_key = INF
     lim = nbuf if sched == 0 else min(nbuf, 1)
-    no_col = want == 1
-    no_row = want == 2
+    col_ok = np.int64(want != 1)
+    row_ok = np.int64(want != 2)
     for i in range(lim):
         nb = buf[u, i, E_NB]
         if refblk:
@@ -86,24 +101,19 @@ def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend
             if ref_pend[u, r] != 0 or pb_pend[u, r] == nb - r * NBK:
                 continue
         o = bk[u, nb, OPEN_ROW]
-        hit = o == buf[u, i, E_ROW]
-        if hit:
-            hitgen[u, nb] = gen
-            c = WR if buf[u, i, E_W] else RD
-        else:
-            c = ACT if o < 0 else PRE
+        # branch-free: RD + is_write on a hit, ACT + is_open otherwise
+        hit = np.int64(o == buf[u, i, E_ROW])
+        hitgen[u, nb] = max(hitgen[u, nb], hit * gen)
+        c = hit * (RD + buf[u, i, E_W]) + (1 - hit) * (ACT + np.int64(o >= 0))
         t = ready_at(ready, u, nb, c, BSH, RSH, OG, ORK)
-        late = t > clk
-        tn = t if late else INF
-        if tn < nxt:
-            nxt = tn
-        key = i if (hit and not late and not no_col) else INF
-        if key < best_key:
-            best_key = key
-            best_hit = i
-        if not late and not hit and not no_row:
-            cand[u, ncand] = i
-            ncand += 1
+        late = np.int64(t > clk)
+        nxt = min(nxt, t + (1 - late) * INF)
+        take_hit = hit * (1 - late) * col_ok
+        key = i + (1 - take_hit) * INF
+        best_hit = i if key < best_key else best_hit
+        best_key = min(key, best_key)
+        cand[u, ncand] = i
+        ncand += (1 - hit) * (1 - late) * row_ok
     if best_hit >= 0:
         return best_hit, (WR if buf[u, best_hit, E_W] else RD), nxt
     for k in range(ncand):
@@ -111,7 +121,8 @@ def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend
         nb = buf[u, i, E_NB]
         if bk[u, nb, OPEN_ROW] < 0:
             return i, ACT, nxt
-        if sched == 1 or hitgen[u, nb] != gen or bk[u, nb, COL_HITS] >= HIT_CAP:
+        free = owner[u, nb] < 0 and (hitgen[u, nb] != gen or bk[u, nb, COL_HITS] >= HIT_CAP)
+        if sched == 1 or free:
             return i, PRE, nxt
     return -1, -1, nxt
 
@@ -135,6 +146,12 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
     wmode = np.zeros(U, dtype=np.int64)
     hitgen = np.zeros((U, NBT), dtype=np.int64)
     cand = np.zeros((U, max(qr, qw) + 1), dtype=np.int64)
+    owner = np.full((U, NBT), -1, dtype=np.int64)        # request the open row was activated for
+    owner_w = np.zeros((U, NBT), dtype=np.int64)
+    owner_st = np.zeros((U, NBT), dtype=np.int64)
+    olist = np.zeros((U, NBT), dtype=np.int64)           # banks with an owner
+    opos = np.zeros((U, NBT), dtype=np.int64)
+    on = np.zeros(U, dtype=np.int64)
     gen = np.int64(0)
     qcount = np.zeros((U, NBT), dtype=np.int64)
     last_col = np.zeros((U, NBT), dtype=np.int64)
@@ -257,18 +274,44 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
                                 tr = r
                                 tbk = pb_pend[u, r]
                                 break
-                # 2. requests of the active queue
+                # 2. requests whose row was activated for them, whichever queue they are in
+                src_w = wmode[u]
+                if cmd < 0 and sched == 0 and want != 1 and on[u] > 0:
+                    best_st = INF
+                    best_nb = -1
+                    for k in range(on[u]):
+                        nb = olist[u, k]
+                        r = nb >> RSH
+                        if refblk and (ref_pend[u, r] != 0 or pb_pend[u, r] == nb - r * NBK):
+                            continue
+                        t = ready_at(ready, u, nb, WR if owner_w[u, nb] else RD, BSH, RSH, OG, ORK)
+                        if t > clk:
+                            m = min(m, t)
+                        elif owner_st[u, nb] < best_st:
+                            best_st = owner_st[u, nb]
+                            best_nb = nb
+                    if best_nb >= 0:
+                        src_w = owner_w[u, best_nb]
+                        sb = wq if src_w else rq
+                        for i in range(wn[u] if src_w else rn[u]):
+                            if sb[u, i, E_Q] == owner[u, best_nb]:
+                                pos = i
+                                break
+                        cmd = WR if src_w else RD
+                        tr = best_nb >> RSH
+                        tbk = best_nb - tr * NBK
+                # 3. requests of the active queue
                 if cmd < 0:
                     gen += 1
                     pos, c, t = _select(u, clk, want, act, nact, sched, ready, bk, refblk, ref_pend, pb_pend,
-                                        hitgen, gen, cand, NBK, BSH, RSH, OG, ORK)
+                                        hitgen, gen, cand, owner, NBK, BSH, RSH, OG, ORK)
                     if t < m:
                         m = t
                     if pos >= 0:
                         cmd = c
                         tr = act[u, pos, E_RANK]
                         tbk = act[u, pos, E_NB] - tr * NBK
-                # 3. timeout policy: close idle banks
+                # 4. timeout policy: close idle banks
                 if cmd < 0 and policy == 2 and want != 2:
                     for nb in range(NBT):
                         idle = bk[u, nb, OPEN_ROW] >= 0 and qcount[u, nb] == 0
@@ -280,15 +323,14 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
                             break
                 if cmd < 0:
                     break
-                q = act[u, pos, E_Q] if pos >= 0 else -1
-                rw = act[u, pos, E_ROW] if pos >= 0 else -1
-                cl = act[u, pos, E_COL] if pos >= 0 else -1
+                sb = wq if src_w else rq
+                q = sb[u, pos, E_Q] if pos >= 0 else -1
+                rw = sb[u, pos, E_ROW] if pos >= 0 else -1
+                cl = sb[u, pos, E_COL] if pos >= 0 else -1
                 if pos >= 0 and (cmd == RD or cmd == WR) and policy == 1:
                     nb = tr * NBK + tbk
-                    other = rq if wmode[u] else wq
-                    nother = rn[u] if wmode[u] else wn[u]
-                    shared = _others_on_row(u, pos, act, nact, nb, rw)
-                    if not (shared or _others_on_row(u, -1, other, nother, nb, rw)):
+                    shared = _others_on_row(u, -1 if src_w else pos, rq, rn[u], nb, rw)
+                    if not (shared or _others_on_row(u, pos if src_w else -1, wq, wn[u], nb, rw)):
                         cmd = RDA if cmd == RD else WRA
                 is_col = cmd == RD or cmd == WR or cmd == RDA or cmd == WRA
                 if pos >= 0 and cls[q] < 0:
@@ -310,16 +352,30 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
                     ref_pend[u, tr] = 0
                 elif cmd == REFPB:
                     pb_pend[u, tr] = -1
+                # row ownership: set by an ACT for a request, cleared by its column command or a close
+                nbi = tr * NBK + tbk
+                if cmd == PREA:
+                    for x in range(tr * NBK, tr * NBK + NBK):
+                        _drop_owner(u, x, owner, olist, opos, on)
+                elif cmd == PRE or cmd == RDA or cmd == WRA or (is_col and owner[u, nbi] == q):
+                    _drop_owner(u, nbi, owner, olist, opos, on)
+                if cmd == ACT and pos >= 0 and sched == 0:
+                    owner[u, nbi] = q
+                    owner_w[u, nbi] = src_w
+                    owner_st[u, nbi] = sb[u, pos, E_STAMP]
+                    olist[u, on[u]] = nbi
+                    opos[u, nbi] = on[u]
+                    on[u] += 1
                 if is_col and pos >= 0:
-                    qcount[u, tr * NBK + tbk] -= 1
-                    if wmode[u]:
-                        wkey[act[u, pos, E_KEY]] -= 1
+                    qcount[u, nbi] -= 1
+                    if src_w:
+                        wkey[wq[u, pos, E_KEY]] -= 1
                         done[q] = clk
                         entry_remove(wq, wn, u, pos)
                     else:
                         done[q] = clk + rd_lat
                         entry_remove(rq, rn, u, pos)
-                    nact -= 1
+                    nact = wn[u] if wmode[u] else rn[u]
                     outstanding -= 1
                 if used_row and used_col:
                     break

@@ -71,16 +71,15 @@ def _best(buf, nbuf, u, clk, ready, bk, BSH, RSH, OG, ORK):
     for i in range(nbuf):
         nb = buf[u, i, E_NB]
         o = bk[u, nb, OPEN_ROW]
-        c = ACT if o < 0 else ((WR if buf[u, i, E_W] else RD) if o == buf[u, i, E_ROW] else PRE)
+        # branch-free command choice: RD + is_write on a hit, ACT + is_open otherwise
+        hit = np.int64(o == buf[u, i, E_ROW])
+        c = hit * (RD + buf[u, i, E_W]) + (1 - hit) * (ACT + np.int64(o >= 0))
         t = ready_at(ready, u, nb, c, BSH, RSH, OG, ORK)
-        late = t > clk
-        key = buf[u, i, E_STAMP] + (INF if late else 0)
-        if key < best_key:
-            best_key = key
-            best = i
-        tn = t if late else INF
-        if tn < nxt:
-            nxt = tn
+        late = np.int64(t > clk)
+        key = buf[u, i, E_STAMP] + late * INF
+        best = i if key < best_key else best
+        best_key = min(key, best_key)
+        nxt = min(nxt, t + (1 - late) * INF)
     if best < 0:
         return -1, -1, False, nxt
     nb = buf[u, best, E_NB]
