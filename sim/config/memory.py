@@ -14,6 +14,11 @@ the engine's :class:`sim.dram.spec.DramSpec`. Conventions:
 * ``controller``: address mapping, scheduler, page policy, queue sizes, write watermarks, refresh
   scheme and the compatibility profile.
 
+* ``pim`` (optional): the processing units of a DRAM-PIM memory (command set, PUs per bank, lanes per
+  data type, PU clock, buffer and result registers, PIM timings in cycles or times, per-event energies);
+  :meth:`MemoryConfig.to_pim_spec` turns it into a :class:`sim.pim.spec.PimSpec`. Memories without it
+  are plain DRAM.
+
 Consistency checks name the offending key: ``tRAS >= tRCD``, ``tRC >= tRAS + tRP``, power-of-two
 counts, whole accesses per row, an address mapping with a field for every level that has more than one
 member, and a refresh interval when refresh is on.
@@ -27,7 +32,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from sim.config.units import Amperes, Joules, JoulesPerBit, Seconds, UnitError, Volts, Watts, parse_quantity
+from sim.config.units import (
+    Amperes,
+    Bytes,
+    Hertz,
+    Joules,
+    JoulesPerBit,
+    Seconds,
+    UnitError,
+    Volts,
+    Watts,
+    parse_quantity,
+)
 from sim.dram.spec import STANDARDS, ControllerConfig, DramOrg, DramPower, DramSpec, DramTiming
 
 #: Address-mapping field names (two letters each) and the organisation level they select.
@@ -95,9 +111,11 @@ class OrgModel(_Strict):
     device_width: int = Field(ge=1, description="DQ bits per device")
     bus_width: int = Field(ge=8, description="data-bus width per (pseudo-)channel, bits")
     burst_length: int = Field(ge=1, description="columns per access (BL)")
+    column_scale: int = Field(default=1, ge=1, description="device columns per configured column (DRAMsim3 "
+                              "imports: its internal x BL (GDDR) / x 2 (HBM) normalisation of a raw column count)")
 
     @field_validator("channels", "pseudo_channels", "ranks", "bankgroups", "banks_per_group", "rows",
-                     "columns", "device_width", "burst_length")
+                     "columns", "device_width", "burst_length", "column_scale")
     @classmethod
     def _pow2(cls, v: int) -> int:
         if not _is_pow2(v):
@@ -336,6 +354,97 @@ def parse_mapping(text: str) -> list[str]:
     return fields
 
 
+_PIM_CYCLE_FIELDS = ("tRCD_MAC", "tCCD_MAC", "tCCDAB", "tRRD_AB", "tMAC_RD", "tRD_MAC", "tRCD_EW", "tRCD_AF",
+                     "tRCD_RDCP", "tRCD_WRCP", "CL_REG", "CWL_GB", "CWL_REG", "tRTW", "tMODE", "tAAW")
+
+
+class PimTimingModel(_Strict):
+    """PIM timings: whole tCK cycles (``56``) or times with their unit (``"28 ns"``), converted with the
+    memory's ``timing.tCK``. Unset optional values default to the DRAM timing named in the description."""
+
+    tRCD_MAC: int | str = Field(description="activate -> first MAC in the same bank (AiM nRCDRDMAC)")
+    tCCD_MAC: int | str | None = Field(default=None, description="MAC -> MAC cadence of one PU / bank group "
+                                       "(default timing.tCCD_L)")
+    tCCDAB: int | str | None = Field(default=None, description="all-bank MAC -> all-bank MAC cadence, the "
+                                     "power cap (AttAcc nCCDAB; default tCCD_MAC)")
+    tRRD_AB: int | str | None = Field(default=None, description="multi-bank activate <-> any activate "
+                                      "(default timing.tRRD_L)")
+    tMAC_RD: int | str | None = Field(default=None, description="last MAC -> result read/store "
+                                      "(default timing.tCCD_L)")
+    tRD_MAC: int | str | None = Field(default=None, description="result read -> next MAC (default timing.tCCD_L)")
+    tRCD_EW: int | str = Field(default=0, description="activate -> EWMUL/EWADD (0: tRCD_MAC)")
+    tRCD_AF: int | str = Field(default=0, description="activate -> AF (0: tRCD_MAC)")
+    tRCD_RDCP: int | str = Field(default=0, description="activate -> COPY_BKGB (0: timing.tRCD_RD)")
+    tRCD_WRCP: int | str = Field(default=0, description="activate -> COPY_GBBK (0: timing.tRCD_WR)")
+    CL_REG: int | str = Field(default=0, description="result-register read latency (AiM nCLREG)")
+    CWL_GB: int | str = Field(default=1, description="buffer write latency (AiM nCWLGB)")
+    CWL_REG: int | str = Field(default=1, description="result-register write latency (AiM nCWLREG)")
+    tRTW: int | str = Field(default=4, description="read -> write bus turnaround beyond RL + tBL - WL")
+    tMODE: int | str = Field(default=0, description="HBM-PIM mode change -> next command")
+    tAAW: int | str = Field(default=0, description="bank-activation window (0: none)")
+    AAW_banks: int = Field(default=0, ge=0, description="at most this many bank activations per tAAW")
+
+    @field_validator(*_PIM_CYCLE_FIELDS, mode="before")
+    @classmethod
+    def _cycles_or_time(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        to_cycles(v, 1.0)  # checks the form (whole cycles or a time with its unit); converted later
+        return v
+
+
+class PimEnergyModel(_Strict):
+    """Energy per PIM event and standby power (per channel)."""
+
+    act: Joules = Field(default=0.0, description="one bank activation incl. its precharge, J")
+    mac: Joules = Field(default=0.0, description="one bank MAC op (column read + lane MACs), J")
+    rd: Joules = Field(default=0.0, description="one plain column read, array side, J")
+    wr: Joules = Field(default=0.0, description="one plain column write, array side, J")
+    buffer: Joules = Field(default=0.0, description="one burst into/out of a PIM buffer or register, J")
+    io: JoulesPerBit = Field(default=0.0, description="chip interface, per bit crossing it, J/bit")
+    ref: Joules = Field(default=0.0, description="one all-bank refresh of a channel, J")
+    standby_active: Watts = Field(default=0.0, description="per channel with a bank open, W")
+    standby_precharged: Watts = Field(default=0.0, description="per channel with all banks precharged, W")
+
+
+class PimModel(_Strict):
+    """The processing units of a DRAM-PIM memory (``pim:`` section)."""
+
+    command_set: Literal["aim", "hbm-pim"] = Field(description="PIM command set (docs/pim.md)")
+    banks_per_pu: int = Field(default=1, ge=1, le=2, description="banks sharing one processing unit")
+    lanes: dict[str, int] = Field(description="data type (bf16, fp16, int8, fp32) -> MACs per PU per MAC command")
+    pu_clock: Hertz = Field(description="PU clock, Hz (a clock domain separate from the DRAM clock)")
+    buffer: Bytes = Field(description="global buffer per channel (aim) or GRF_A per PU (hbm-pim), bytes")
+    result_registers: int = Field(default=1, ge=1, description="accumulators per PU")
+    reduce: Literal["tree", "lanes"] = Field(default="tree", description="tree: one sum per register; "
+                                             "lanes: one partial sum per lane (reduced on the host)")
+    result_bytes: int = Field(default=2, ge=1, description="bytes of one result element")
+    crf_entries: int = Field(default=32, ge=1, description="HBM-PIM CRF size, instructions")
+    timing: PimTimingModel
+    energy: PimEnergyModel = Field(default_factory=PimEnergyModel)
+
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, v: dict[str, int]) -> dict[str, int]:
+        from sim.pim.spec import DTYPE_BYTES
+
+        for k, n in v.items():
+            if k not in DTYPE_BYTES:
+                raise ValueError(f"unknown data type {k!r}; expected one of {', '.join(DTYPE_BYTES)}")
+            if not isinstance(n, int) or n < 1:
+                raise ValueError(f"lanes for {k} must be a whole number >= 1 (got {n!r})")
+        if not v:
+            raise ValueError("give at least one data type, e.g. {bf16: 16}")
+        return v
+
+    @field_validator("pu_clock")
+    @classmethod
+    def _clock(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+
 class MemoryConfig(_Strict):
     """A pimsim memory YAML (``kind: memory``)."""
 
@@ -347,6 +456,7 @@ class MemoryConfig(_Strict):
     timing: TimingModel
     power: PowerModel = Field(default_factory=PowerModel)
     controller: ControllerModel = Field(default_factory=ControllerModel)
+    pim: PimModel | None = Field(default=None, description="processing units (DRAM-PIM memories only)")
 
     @field_validator("controller")
     @classmethod
@@ -381,7 +491,7 @@ class MemoryConfig(_Strict):
         org = DramOrg(standard=self.standard, channels=o.channels, pseudo_channels=o.pseudo_channels,
                       ranks=o.ranks, bankgroups=o.bankgroups, banks_per_group=o.banks_per_group, rows=o.rows,
                       columns=o.columns, device_width=o.device_width, bus_width_bits=o.bus_width,
-                      burst_length=o.burst_length)
+                      burst_length=o.burst_length, column_scale=o.column_scale)
         assert t.tRCD_RD is not None and t.tRCD_WR is not None and t.tRC is not None
         assert t.tCCD_L is not None and t.tRRD_L is not None and t.tWTR_L is not None
         timing = DramTiming(
@@ -403,6 +513,76 @@ class MemoryConfig(_Strict):
             cmd_queue_size=c.cmd_queue_size, compat=c.compat)
         return DramSpec(name=self.name, org=org, timing=timing, power=power, controller=ctrl, source=source)
 
+    @field_validator("pim")
+    @classmethod
+    def _pim_fits(cls, v: PimModel | None, info: ValidationInfo) -> PimModel | None:
+        if v is None:
+            return v
+        org: OrgModel | None = info.data.get("org")
+        timing: TimingModel | None = info.data.get("timing")
+        if org is not None:
+            banks = org.ranks * org.bankgroups * org.banks_per_group
+            if banks % v.banks_per_pu:
+                raise ValueError(f"banks_per_pu {v.banks_per_pu} does not divide the {banks} banks per channel")
+            if banks > 63:
+                raise ValueError(f"at most 63 banks per (pseudo-)channel are supported (got {banks})")
+            access = org.bus_width // 8 * org.burst_length
+            if v.buffer < access:
+                raise ValueError(f"pim.buffer ({v.buffer:g} B) holds less than one {access}-byte access")
+        if timing is not None:
+            converted = {}
+            for name in _PIM_CYCLE_FIELDS:
+                raw = getattr(v.timing, name)
+                if raw is not None:
+                    try:
+                        converted[name] = to_cycles(raw, timing.tCK)
+                    except ValueError as exc:
+                        raise ValueError(f"pim.timing.{name}: {exc}") from None
+            if converted["tRCD_MAC"] < 1:
+                raise ValueError("pim.timing.tRCD_MAC must be at least 1 cycle")
+            if timing.tREFI and timing.tRFC and timing.tREFI <= timing.tRFC:
+                raise ValueError(f"timing.tREFI ({timing.tREFI}) must exceed timing.tRFC ({timing.tRFC}) for PIM")
+            if v.timing.AAW_banks and converted["tAAW"] <= 0:
+                raise ValueError("pim.timing.AAW_banks needs pim.timing.tAAW")
+            if org is not None and v.timing.AAW_banks:
+                banks = org.ranks * org.bankgroups * org.banks_per_group
+                if v.timing.AAW_banks < banks:
+                    raise ValueError(f"pim.timing.AAW_banks ({v.timing.AAW_banks}) is below the {banks} banks an "
+                                     f"all-bank activate opens: it could never issue")
+            v = v.model_copy(update={"timing": v.timing.model_copy(update=converted)})
+        return v
 
-__all__ = ["MAPPING_FIELDS", "ControllerModel", "MemoryConfig", "OrgModel", "PowerModel", "TimingModel",
-           "parse_mapping", "to_cycles"]
+    def to_pim_spec(self, source: str = "") -> Any:
+        """The :class:`sim.pim.spec.PimSpec` of a memory with a ``pim:`` section (timings in cycles)."""
+        from sim.pim.spec import PimEnergy, PimParams, PimSpec, PimTiming
+
+        if self.pim is None:
+            raise ValueError(f"memory {self.name!r} has no pim: section")
+        dram = self.to_spec(source)
+        p, t, dt = self.pim, self.pim.timing, dram.timing
+
+        def cyc(name: str, default: int) -> int:
+            val = getattr(t, name)
+            return int(val) if val not in (None, 0) else int(default)
+
+        ccd_mac = cyc("tCCD_MAC", dt.tCCD_L)
+        timing = PimTiming(
+            tRCD_MAC=int(t.tRCD_MAC), tCCD_MAC=ccd_mac, tCCDAB=cyc("tCCDAB", ccd_mac),
+            tRRD_AB=cyc("tRRD_AB", dt.tRRD_L), tMAC_RD=cyc("tMAC_RD", dt.tCCD_L), tRD_MAC=cyc("tRD_MAC", dt.tCCD_L),
+            tRCD_EW=cyc("tRCD_EW", t.tRCD_MAC), tRCD_AF=cyc("tRCD_AF", t.tRCD_MAC),
+            tRCD_RDCP=cyc("tRCD_RDCP", dt.tRCD_RD), tRCD_WRCP=cyc("tRCD_WRCP", dt.tRCD_WR),
+            CL_REG=int(t.CL_REG), CWL_GB=int(t.CWL_GB), CWL_REG=int(t.CWL_REG), tRTW=int(t.tRTW),
+            tMODE=int(t.tMODE), tAAW=int(t.tAAW), AAW_banks=int(t.AAW_banks))
+        e = p.energy
+        energy = PimEnergy(act_J=e.act, mac_J=e.mac, rd_J=e.rd, wr_J=e.wr, buffer_J=e.buffer,
+                           io_J_per_bit=e.io, ref_J=e.ref, standby_active_W=e.standby_active,
+                           standby_precharged_W=e.standby_precharged)
+        params = PimParams(command_set=p.command_set, banks_per_pu=p.banks_per_pu,
+                           lanes=tuple(sorted(p.lanes.items())), pu_clock_Hz=float(p.pu_clock),
+                           buffer_bytes=int(p.buffer), result_registers=p.result_registers, reduce=p.reduce,
+                           result_bytes=p.result_bytes, timing=timing, energy=energy, crf_entries=p.crf_entries)
+        return PimSpec(dram=dram, pim=params)
+
+
+__all__ = ["MAPPING_FIELDS", "ControllerModel", "MemoryConfig", "OrgModel", "PimEnergyModel", "PimModel",
+           "PimTimingModel", "PowerModel", "TimingModel", "parse_mapping", "to_cycles"]
