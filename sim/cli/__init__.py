@@ -16,11 +16,12 @@ from sim import __version__
 from sim.errors import PimsimError
 
 #: Subcommand modules under ``sim.cli``, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "roofline", "trace", "hw", "dram", "sweep", "plot")
+SUBCOMMANDS = ("run", "compare", "roofline", "trace", "hw", "dram", "sweep", "plot")
 
 EPILOG = """examples:
   pimsim run                                   default model on the default device
   pimsim run --hw a100-80gb --model llama-2-7b --prompt 512 --generate 128
+  pimsim compare --hw pim-gpt --baselines t4,xeon-gold-6154 --models gpt2,gpt2-xl
   pimsim roofline --hw a100-40gb --model llama-2-7b --batch 1 --prompt 1024 --phase decode
   pimsim trace --model gpt2-xl --prompt 128 --generate 1024 -o t.jsonl.gz
   pimsim hw list

@@ -27,6 +27,11 @@ EXAMPLES = f"""  pimsim run             {DEFAULTS["model"]} on {DEFAULT_HW}: bat
   pimsim run --hw a100-80gb --set memory.2.bandwidth='3 TB/s'     # what if HBM were faster?
   pimsim run --hw gpu-node --set gpu.kernel_launch=2us            # a device of a system: prefix its name
   pimsim run --hw a100-80gb --fidelity cycle --generate 4          # DRAM time from the cycle-accurate engine
+  pimsim run --hw dgx-h100 --model llama-2-70b --tp 8 --batch 8     # tensor parallel on a DGX H100
+  pimsim run --hw dgx-a100-2node --model mixtral-8x7b --tp 8 --dp 2 --ep 16 --routing synthetic
+  pimsim run --hw hgx-h100-astra --model llama-2-7b --tp 4 --pp 2 --microbatches 4 --network contention
+  pimsim run --hw pim-gpt --model gpt2-xl --prompt 64 --generate 1024 --json   # PIM-GPT at command level
+  pimsim run --hw t4 --model gpt2 --framework                      # the T4 as PyTorch eager runs it
 """
 
 
@@ -57,6 +62,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="DRAM timing of every device: analytic (bandwidth x efficiency) or cycle (the "
         "cycle-accurate DRAM engine); default: each device config's",
     )
+    p.add_argument(
+        "--framework",
+        action="store_true",
+        help="run the devices that have a `framework:` block (t4, xeon-gold-6154) under that framework's "
+        "per-operator overheads and conventions (eager PyTorch at batch 1)",
+    )
+    par = p.add_argument_group("parallelism (a system's `parallel:` block; see docs/interconnect.md)")
+    for flag, what in (("tp", "tensor-parallel degree"), ("pp", "pipeline stages"),
+                       ("ep", "expert-parallel degree (tp x dp ranks; with tp = dp = 1 it sets dp)"),
+                       ("dp", "data-parallel replicas"), ("microbatches", "micro-batches per step (pipeline)")):
+        par.add_argument(f"--{flag}", type=int, metavar="N", help=what)
+    par.add_argument("--symmetric", action="store_true",
+                     help="simulate one tensor-parallel rank of one replica (exact for tp/dp/pp without ep)")
+    par.add_argument("--network", choices=("analytic", "contention"),
+                     help="transfers and collectives: analytic (alpha-beta, no contention) or contention "
+                          "(chunks queue per link); default: the system's")
+    par.add_argument("--kv-transfer", choices=("serial", "layerwise"),
+                     help="disaggregated serving (a system with `serving:`): KV cache after the prefill or "
+                          "layer by layer")
     p.add_argument(
         "--trace", metavar="FILE", help="replay a stored trace (JSON Lines) instead of generating one"
     )
@@ -141,6 +165,35 @@ def _charts(result, system, conv, path: str) -> list[str]:
     return out
 
 
+def _parallel_overrides(args: argparse.Namespace) -> list[str]:
+    """``--tp`` and friends as ``--set`` overrides of the system file (ParallelError on a lone device)."""
+    out = []
+    for key in ("tp", "pp", "ep", "dp", "microbatches"):
+        v = getattr(args, key, None)
+        if v is not None:
+            out.append(f"parallel.{key}={v}")
+    if getattr(args, "symmetric", False):
+        out.append("parallel.symmetric=true")
+    if getattr(args, "network", None):
+        out.append(f"network.mode={args.network}")
+    if getattr(args, "kv_transfer", None):
+        out.append(f"serving.kv_transfer={args.kv_transfer}")
+    if not out:
+        return out
+    from sim.config import load_tree
+    from sim.workload.parallel import ParallelError
+
+    if load_tree(args.hw).data.get("kind") != "system":
+        split = [o for o in out if o.startswith("parallel.") and not o.endswith("=1")]
+        if split:
+            raise ParallelError(
+                f"--hw {args.hw} is a single device; a parallel split ({', '.join(split)}) needs a system of "
+                "several devices joined by links, e.g. dgx-a100, dgx-h100, hgx-h100-astra or dgx-a100-2node"
+            )
+        return []
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``pimsim run``."""
     from sim.engine.replay import run_system
@@ -151,11 +204,18 @@ def run(args: argparse.Namespace) -> int:
     rules = _rules(args.placement_rules)
     placement = args.placement or ("rules" if rules is not None else None)
     system = load_system(
-        args.hw, args.overrides, placement=placement, placement_options=rules if rules is not None else None
+        args.hw, [*args.overrides, *_parallel_overrides(args)], placement=placement,
+        placement_options=rules if rules is not None else None,
     )
     if args.fidelity:
         system = with_fidelity(system, args.fidelity)
     conv = get_conventions(args.conventions)
+    if args.framework:
+        from sim.engine.system import framework_conventions, with_framework
+
+        system = with_framework(system)
+        if args.conventions == "default":
+            conv = get_conventions(framework_conventions(system) or "default")
     ops = None
     model = args.model
     header: dict = {}
@@ -253,12 +313,31 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
     )
     if result.links:
         rows = []
+        idle = 0
         for n, ln in result.links.items():
+            if len(result.links) > 8 and not ln.bytes:
+                idle += 1
+                continue
             busy = ", ".join(f"{k} {v / t:.1%}" for k, v in ln.busy_s.items()) or "-"
             rows.append([n, ln.transfers, f"{ln.bytes / 1e6:.4g}", busy, f"{ln.energy_J:.4g}"])
+        title = "links" + (f" ({idle} idle links not shown)" if idle else "")
         print_table(
-            "links", ["link", "transfers", "MB", "utilisation", "energy (J)"], rows, align_right=(1, 2, 4)
+            title, ["link", "transfers", "MB", "utilisation", "energy (J)"], rows, align_right=(1, 2, 4)
         )
+    if result.collectives:
+        print_table(
+            f"collectives ({result.network_mode} network)",
+            ["collective", "calls", "time (ms)", "network MB", "energy (J)", "algorithms"],
+            [[k, c.calls, f"{c.time_s * 1e3:.4g}", f"{c.bytes / 1e6:.4g}", f"{c.energy_J:.4g}",
+              ", ".join(f"{a} {n}" for a, n in c.algorithms.items())] for k, c in result.collectives.items()],
+            align_right=(1, 2, 3, 4),
+        )
+    if any(c.comm_s for c in result.communication.values()):
+        worst = max(result.communication.items(), key=lambda kv: kv[1].exposed_s)
+        print(f"communication: exposed (not overlapped by compute) {worst[1].exposed_s * 1e3:.4g} ms on {worst[0]} "
+              f"({worst[1].exposed_s / t:.1%} of the run); waiting on communication {worst[1].comm_s * 1e3:.4g} ms")
+    if result.runtime_overhead_s:
+        print(f"serving-framework host time (runtime:) {result.runtime_overhead_s * 1e3:.4g} ms")
     bd = result.breakdown()
     total = result.energy_J
     print_table(
@@ -270,6 +349,23 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
     print(
         f"time to first token {result.ttft_s * 1e3:.4g} ms, time between tokens {result.tbt_s * 1e3:.4g} ms"
     )
+    pim = result.pim_metrics()
+    if pim is not None:
+        hit = pim["row_hit_rate"]
+        print_table(
+            "PIM",
+            ["figure", "value"],
+            [
+                ["latency per generated token (ms)", f"{pim['per_token_latency_s'] * 1e3:.4g}"],
+                ["row-hit rate", f"{hit:.2%}" if hit is not None else "-"],
+                ["off-chip I/O (MB)", f"{pim['offchip_bytes'] / 1e6:.4g}"],
+                ["off-chip I/O reduction vs plain GDDR6",
+                 f"{pim['offchip_reduction']:.4g}x" if pim["offchip_reduction"] else "-"],
+                ["time outside GEMV work", f"{pim['non_gemv_time_fraction']:.2%}"],
+                ["ASIC busy", f"{pim['asic_time_fraction']:.2%}"],
+            ],
+            align_right=(1,),
+        )
     for c in charts:
         print(f"roofline chart written to {c}")
     if result.timeline:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.config.framework import FrameworkSpec
 from sim.config.units import (
     Bytes,
     BytesPerSecond,
@@ -190,6 +191,19 @@ class DeviceConfig(Strict):
                                   "active cores x this")
     supported_kinds: list[str] | None = Field(
         default=None, description="op kinds the device can execute (default: all)")
+    framework: FrameworkSpec | None = Field(
+        default=None, description="the software a measured baseline ran on this device (per-op overheads of "
+                                  "an eager framework); used by `pimsim compare` and `pimsim run --framework`")
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> DeviceConfig:  # type: ignore[override]
+        """Validate ``obj``; a PIM-GPT ASIC or PIM device (see :mod:`sim.config.accelerators`) is validated
+        by its subclass."""
+        if cls is DeviceConfig and isinstance(obj, dict):
+            sub = device_schema(obj)
+            if sub is not cls:
+                return sub.model_validate(obj, *args, **kwargs)
+        return super().model_validate(obj, *args, **kwargs)
 
     @field_validator("compute", "energy_per_op", "vector_compute")
     @classmethod
@@ -250,6 +264,14 @@ class DeviceConfig(Strict):
         return self.peak(dtype)
 
 
+def device_schema(data: dict[str, Any]) -> type[DeviceConfig]:
+    """The config class of a device file's data: a subclass for a PIM-GPT ``asic`` (with ``sram``) or
+    ``pim`` (with ``pim_memory``) device; DeviceConfig otherwise (generic roofline devices of any type)."""
+    from sim.config.accelerators import schema_of
+
+    return schema_of(data) or DeviceConfig
+
+
 def _lookup(table: dict[str, float], dtype: str) -> float:
     for candidate in _FALLBACK.get(dtype, (dtype,)):
         if candidate in table:
@@ -281,6 +303,135 @@ class LinkConfig(Strict):
     energy: JoulesPerBit = Field(default=0.0, description="energy per bit moved, J/bit")
     duplex: Literal["full", "half"] = "full"
     efficiency: float = Field(default=1.0, gt=0, le=1, description="achievable fraction of bandwidth")
+
+
+class TopologySpec(Strict):
+    """A group of links laid out in a pattern over the instances of some device entries.
+
+    ``switch``: every instance gets one link (``count`` lanes) to a switch node (a route through it is
+    two hops); ``ring``: instance i is linked to instance i+1 (and the last to the first); ``fully-connected``:
+    every pair of instances is linked; ``point-to-point``: the instances are linked pairwise in order (0-1,
+    2-3, ...). ``group_size`` splits the instances (in system order) into consecutive groups of that size
+    with one switch / ring / clique each (GPUs of one node on their NVSwitch), which also makes the groups
+    the *nodes* of the hierarchical collectives.
+    """
+
+    kind: Literal["switch", "ring", "fully-connected", "point-to-point"]
+    devices: list[str] = Field(description="device entries whose instances take part, in order")
+    link: str = Field(description="link preset (one port / one direct connection)")
+    count: int = Field(default=1, ge=1, description="parallel links per connection (bandwidth multiplies)")
+    name: str | None = Field(default=None, description="switch node name (switch only; default switchN)")
+    group_size: int | None = Field(default=None, ge=1, description="instances per group (one switch/ring "
+                                                                   "per group); default: all in one group")
+    attach: str | None = Field(default=None, description="switch only: a device entry whose i-th instance also "
+                                                         "joins group i's switch (each node's host on its PCIe "
+                                                         "switch)")
+    model: str = Field(default="simple", description="link model (registry in sim/interconnect/link.py)")
+
+
+class CollectiveSpec(Strict):
+    """How collectives run on the system's links (see docs/interconnect.md).
+
+    A collective step costs ``step_latency`` + hops x link latency + bytes / (bottleneck bandwidth x
+    ``efficiency``); a whole collective adds ``launch`` once. The ``*_cycles`` forms are counted in cycles of
+    the clock of the devices that hold the parallel ranks (collective kernels run on the GPUs' cores) and
+    added to the seconds forms.
+    """
+
+    efficiency: float = Field(default=1.0, gt=0, le=1,
+                              description="fraction of the link bandwidth a collective attains")
+    launch: Seconds = Field(default=0.0, description="fixed time of one collective call (kernel launch, "
+                                                     "synchronisation), s")
+    step_latency: Seconds = Field(default=0.0, description="software latency of one algorithm step, added "
+                                                           "to the links' latency, s")
+    launch_cycles: float = Field(default=0.0, ge=0, description="fixed cost of one collective call, device "
+                                                                "clock cycles")
+    step_cycles: float = Field(default=0.0, ge=0, description="software latency of one algorithm step, "
+                                                              "device clock cycles")
+    algorithms: dict[str, str] = Field(
+        default_factory=dict,
+        description="algorithm per collective: all_reduce ring|halving-doubling|tree|hierarchical, "
+                    "all_gather/reduce_scatter ring|hierarchical, all_to_all direct|hierarchical, broadcast "
+                    "tree|ring (default: ring, direct, tree; hierarchical when a group spans several nodes)")
+
+
+class NetworkSpec(Strict):
+    """Timing of transfers and collectives on the links: ``analytic`` (no contention) or ``contention``."""
+
+    mode: Literal["analytic", "contention"] = Field(
+        default="contention",
+        description="analytic: hops x latency + bytes / bandwidth, collectives by their alpha-beta formula, "
+                    "no queueing (ASTRA-sim congestion-unaware); contention: messages cut into chunks queue "
+                    "FIFO per link direction, store-and-forward per hop, collectives run as their schedules")
+    chunk: Bytes | None = Field(default=None, description="contention mode: largest chunk a message is cut "
+                                                          "into, bytes (default: whole messages)")
+    collective: CollectiveSpec = Field(default_factory=CollectiveSpec)
+
+    @field_validator("chunk")
+    @classmethod
+    def _chunk(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+
+class ParallelSpec(Strict):
+    """How the model is split over the devices (``pimsim run --tp/--pp/--ep/--dp`` override it).
+
+    Ranks are laid out tensor-parallel innermost: rank = (stage x dp + replica) x tp + tp_rank, and rank
+    r runs on the r-th instance of ``devices``. ``ep`` > 1 shards each MoE layer's routed experts over the
+    tp x dp ranks of a stage (it must equal tp x dp; with tp = dp = 1 it sets dp = ep, attention data
+    parallel).
+    """
+
+    tp: int = Field(default=1, ge=1, description="tensor-parallel degree (heads, FFN and vocabulary split)")
+    pp: int = Field(default=1, ge=1, description="pipeline stages (consecutive layers per stage)")
+    ep: int = Field(default=1, ge=1, description="expert-parallel degree (routed experts sharded)")
+    dp: int = Field(default=1, ge=1, description="data-parallel replicas (the batch split between them)")
+    microbatches: int = Field(default=1, ge=1, description="micro-batches per step (pipeline parallelism)")
+    devices: str | None = Field(default=None, description="device entry whose instances hold the ranks "
+                                                         "(default: the default device's entry)")
+    symmetric: bool = Field(default=False, description="simulate one tensor-parallel rank of one replica "
+                                                       "(exact when ranks do identical work: no EP)")
+
+
+class ServingSpec(Strict):
+    """Disaggregated serving (Splitwise): prefill on one device entry, decode on another, KV moved between."""
+
+    prefill: str = Field(description="device entry whose instances run the prefill ranks")
+    decode: str = Field(description="device entry whose instances run the decode ranks")
+    kv_transfer: Literal["serial", "layerwise"] = Field(
+        default="layerwise", description="serial: the whole KV cache after the prefill in one transfer; "
+                                         "layerwise: each layer's KV as soon as it is written (overlapped)")
+
+
+class RuntimeSpec(Strict):
+    """Serving-framework effects that are not any device's (host scheduling and sampling, prompt batching).
+
+    Before each step the host spends ``step_overhead`` + ``sequence_overhead`` x sequences (+
+    ``prefill_overhead`` before the prefill). In a step of T > ``token_budget`` tokens, matrix ops
+    (linear, lm_head, expert_linear) take ``1 + over_budget x (1 - token_budget / T)`` times their device time.
+    """
+
+    step_overhead: Seconds = Field(default=0.0, description="host time before each step's first op, s")
+    sequence_overhead: Seconds = Field(default=0.0, description="host time per sequence per step, s")
+    prefill_overhead: Seconds = Field(default=0.0, description="host time before the prefill step, s")
+    token_budget: int = Field(default=0, ge=0, description="tokens per step above which matrix ops slow "
+                                                           "down (0: never)")
+    over_budget: float = Field(default=0.0, ge=0, description="slowdown of matrix ops for the tokens above "
+                                                              "the budget (0: none)")
+
+
+class ExpertPlacementSpec(Strict):
+    """Where routed experts' weights live: a fraction of each MoE layer's experts on another device."""
+
+    home: str | None = Field(default=None, description="device entry holding the offloaded experts in its "
+                                                       "memory (e.g. the host CPU's DDR)")
+    offload: float = Field(default=0.0, ge=0, le=1, description="fraction of each layer's routed experts "
+                                                                "whose weights live on `home` (the highest ids)")
+    execute: Literal["fetch", "home"] = Field(
+        default="fetch", description="fetch: copy an offloaded expert's weights to the device that runs it "
+                                     "before use; home: run offloaded experts on `home`")
 
 
 class SystemDevice(Strict):
@@ -322,6 +473,12 @@ class SystemConfig(Strict):
     links: list[SystemLink] = Field(default_factory=list)
     default_device: str | None = None
     placement: PlacementSpec = Field(default_factory=PlacementSpec)
+    topology: list[TopologySpec] = Field(default_factory=list, description="switches, rings, cliques")
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    parallel: ParallelSpec = Field(default_factory=ParallelSpec)
+    serving: ServingSpec | None = None
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    experts: ExpertPlacementSpec = Field(default_factory=ExpertPlacementSpec)
 
     @model_validator(mode="after")
     def _links_known(self) -> SystemConfig:
@@ -330,6 +487,17 @@ class SystemConfig(Strict):
                 if end not in self.devices:
                     raise ValueError(f"link end {end!r} is not a device of the system "
                                      f"({', '.join(self.devices)})")
+        for i, topo in enumerate(self.topology):
+            for end in [*topo.devices, *([topo.attach] if topo.attach else [])]:
+                if end not in self.devices:
+                    raise ValueError(f"topology {i}: device {end!r} is not a device of the system "
+                                     f"({', '.join(self.devices)})")
+        refs = [("parallel.devices", self.parallel.devices), ("experts.home", self.experts.home)]
+        if self.serving is not None:
+            refs += [("serving.prefill", self.serving.prefill), ("serving.decode", self.serving.decode)]
+        for key, ref in refs:
+            if ref is not None and ref not in self.devices:
+                raise ValueError(f"{key} {ref!r} is not a device of the system ({', '.join(self.devices)})")
         if self.default_device and self.default_device not in self.devices:
             raise ValueError(f"default_device {self.default_device!r} is not a device of the system")
         for name in self.devices:

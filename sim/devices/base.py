@@ -42,6 +42,11 @@ class OpCost:
     ceiling_flops_per_s: float = 0.0
     peak_flops_per_s: float = 0.0
     detail: dict[str, float] = field(default_factory=dict)
+    #: dynamic energy by component (J) when the model computes it itself (PIM, ASIC); None: the engine
+    #: derives it from FLOPs and level bytes (:mod:`sim.results.energy`)
+    energy_J: dict[str, float] | None = None
+    #: additive per-op statistics the run sums per device (row hits, off-chip bytes...)
+    counters: dict[str, float] = field(default_factory=dict)
 
 
 def signature(op: Op, launches: bool) -> tuple:
@@ -67,6 +72,12 @@ class DeviceModel(ABC):
 
     #: config ``type`` values the class models (used by the registry)
     types: tuple[str, ...] = ()
+    #: whether ``--fidelity`` (analytic / cycle DRAM timing) applies to the device (False: the model has its own
+    #: timing, e.g. command-level PIM or an ASIC with SRAM only)
+    accepts_fidelity: bool = True
+    #: whether the model's weights placed on this device live in its memory (False: the device streams
+    #: them from another device's memory, e.g. an ASIC reading embedding rows from PIM chips)
+    stores_weights: bool = True
 
     def __init__(self, config: DeviceConfig, *, name: str | None = None) -> None:
         self.config = config
@@ -113,6 +124,35 @@ class DeviceModel(ABC):
                     f"it supports {', '.join(cfg.compute)}"
                 )
         return None
+
+    @classmethod
+    def accepts(cls, config: DeviceConfig) -> bool:
+        """Whether the model can be built from ``config`` (the registry falls back to the generic model)."""
+        return True
+
+    def bind(self, devices: dict[str, DeviceModel]) -> None:
+        """Called once the system's devices are built (``devices``: instance name -> model), so that a
+        model whose ops involve a peer (a PIM device and the ASIC that adds its partial sums) can find it.
+        The default binds nothing."""
+        return None
+
+    def fit_error(self, weight_bytes: float, kv_bytes: float) -> str | None:
+        """Why ``weight_bytes`` of weights and ``kv_bytes`` of KV cache do not fit in the device's memory
+        (None if they do)."""
+        lvl = self.config.main_memory
+        need = weight_bytes + kv_bytes
+        if need <= lvl.capacity:
+            return None
+        gib = 2.0**30
+        return (
+            f"the model does not fit in the memory of device {self.name!r} "
+            f"({lvl.name}, {lvl.capacity / gib:.1f} "
+            f"GiB): weights {weight_bytes / gib:.2f} GiB + KV cache {kv_bytes / gib:.2f} GiB = "
+            f"{need / gib:.2f} GiB, short by {(need - lvl.capacity) / gib:.2f} GiB; "
+            "use a device with "
+            "more memory, a smaller batch or context, narrower datatypes, or place part of the model "
+            "on another device"
+        )
 
     # ------------------------------------------------------------------ cost
     def cost(self, op: Op, conv: Conventions, *, launches: bool = True) -> OpCost:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from sim.engine.simulator import Simulator
 from sim.engine.system import System
+from sim.placement.parallel import ParallelPolicy
 from sim.results.summary import SystemRunResult
 from sim.workload.conventions import Conventions, get_conventions
 from sim.workload.dtypes import DTypes
 from sim.workload.generator import generate_trace
 from sim.workload.models import ModelSpec, load_model
+from sim.workload.parallel import Parallel
 from sim.workload.trace import Op
 
 
@@ -30,6 +32,21 @@ def _progress(ops: Iterable[Op], progress: Callable[[int], None] | None) -> Iter
         yield op
     if progress and last >= 0:
         progress(last)
+
+
+def _stored_weights(m: ModelSpec, par: Parallel) -> float:
+    """Parameters stored over the devices the trace's ops run on (for the memory check): every replica holds
+    the non-expert weights, experts are stored once per stage when sharded (EP), and a symmetric run
+    represents one tensor-parallel rank of one replica."""
+    total = m.param_count()[0]
+    if not par.active:
+        return total
+    experts = sum(m.num_experts * m.expert_params() for i in range(m.layers) if m.is_moe_layer(i))
+    if par.symmetric:
+        return total / par.tp
+    if par.ep > 1:
+        return (total - experts) * par.dp + experts
+    return total * par.dp
 
 
 def run_system(
@@ -51,20 +68,25 @@ def run_system(
     """Simulate prefill + ``generate`` decode steps of ``model`` on ``system``.
 
     ``ops`` replays a given trace instead of generating one (``model`` may then be None; the workload
-    figures are labels, and the memory check uses the weights the trace's first step reads).
+    figures are labels, and the memory check uses the weights the trace's first step reads). The
+    system's ``parallel`` split (tp, pp, ep, dp) shapes the generated trace.
     ``progress(step)`` is called as each step has been handed to the engine.
     """
     conv = get_conventions(conventions)
     spec = load_model(model) if isinstance(model, str) else model
     dt = dtypes or DTypes()
     weight_total = None
+    par = system.parallel
+    if spec is not None and isinstance(system.policy, ParallelPolicy):
+        system.policy.num_experts = spec.num_experts or None
     if ops is None:
         if spec is None:
             raise ValueError("run_system needs a model or a trace")
         ops = generate_trace(
-            spec, batch, prompt, generate, dtypes=dt, conventions=conv, routing=routing, seed=seed
+            spec, batch, prompt, generate, dtypes=dt, conventions=conv, routing=routing, seed=seed,
+            parallel=par if par.active else None,
         )
-        weight_total = spec.param_count()[0] * dt.w.bits / 8
+        weight_total = _stored_weights(spec, par) * dt.w.bits / 8
     sim = Simulator(system, conv, keep_ops=keep_ops, timeline=timeline is not None)
     result = sim.run(
         _progress(ops, progress),

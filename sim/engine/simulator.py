@@ -13,7 +13,19 @@ Events, per step of the trace (the prefill, then each decode step):
   direction (the link model gives the hop's duration);
 * a step's ops are enqueued together and simulated to completion before the next step is generated
   (every op of a generated decode step descends from the previous step's LM head, so nothing is lost;
-  memory stays bounded for any length of generation).
+  memory stays bounded for any length of generation);
+* a ``collective`` op joins the streams of its group's devices: each device's stream reaches it (its own
+  inputs ready), and when the last one has arrived the network runs it (:mod:`sim.interconnect.network`:
+  its formula in ``analytic`` mode, its schedule of chunked sends on the link queues in ``contention``
+  mode); every participant's stream is held until it ends and its result is then ready on each of them;
+* an op whose weights live on another device (an offloaded expert) waits for a copy of them, started as
+  soon as its other inputs are ready;
+* the system's ``runtime:`` adds host time before each step (per step, per sequence, before the
+  prefill) and slows matrix ops of steps above its token budget.
+
+Transfers and collectives travel hop by hop through the system's topology; in ``contention`` mode a
+message queues FIFO per link direction (chunked when ``network.chunk`` is set), in ``analytic`` mode it
+never waits for other traffic.
 
 The engine never sees a DRAM command: a device model returns each op's duration (memoised by op
 signature, so the 32 identical layers of a step, and the identical non-attention ops of every decode
@@ -28,19 +40,23 @@ of devices that exchange data.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 
 from sim.devices.base import OpCost
 from sim.devices.kernels import launches_kernel
 from sim.engine.streams import StreamAssigner
-from sim.engine.system import LinkInstance, System
+from sim.engine.system import System
 from sim.engine.transfers import output_bytes
 from sim.errors import TraceError
+from sim.interconnect.contention import HopSpan
+from sim.interconnect.network import Network
+from sim.interconnect.topology import LinkInstance
 from sim.placement.base import PlacementError
 from sim.results.energy import compute_energy, level_energy
 from sim.results.records import OpRecord, TransferRecord
@@ -62,6 +78,19 @@ class _Entry:
     waits: tuple  # keys to wait for: op id (local) or (op id, device) (a transfer)
     blocking: bool = False  # some input comes from another stream, another device or a transfer
     exported: bool = False  # some consumer of this step runs on another stream or device
+    coll: _Coll | None = None  # this entry is one device's part of a collective
+
+
+@dataclass(eq=False)
+class _Coll:
+    """A collective in flight: its op, its devices (rank order), the participants simulated here."""
+
+    op: Op
+    devices: tuple[str, ...]
+    parts: tuple[str, ...]
+    arrived: dict[str, float] = field(default_factory=dict)
+    events: dict[str, simpy.Event] = field(default_factory=dict)
+    done: simpy.Event | None = None
 
 
 def topo_order(ops: list[Op], known: set[int] | dict[int, object]) -> list[Op]:
@@ -170,11 +199,15 @@ class Simulator:
         self.pending: dict[int, list[str]] = defaultdict(list)
         self.sent: set[tuple[int, str]] = set()
         self.producers: dict[int, Op] = {}
-        self.link_res: dict[tuple[str, int], simpy.Resource] = {}
-        for ln in system.links:
-            for direction in (0, 1) if ln.model.duplex else (0,):
-                self.link_res[(ln.name, direction)] = simpy.Resource(self.env, capacity=1)
+        self.net = Network(self.env, system.topology, system.network, observer=self)
+        self.coll_devs: dict[int, frozenset[str]] = {}
+        self._phase = "prefill"
+        self._adjusted: dict[tuple[str, int, int], OpCost] = {}
+        self._keep: list[OpCost] = []
+        self._comm_iv: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self._comp_iv: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self._energy: dict[tuple[str, int], tuple[int, float, float]] = {}
+        self._free_routes: dict[tuple[str, str], bool] = {}
         # busy accounting: active count and start of the current busy period, per device / link direction
         self._active: dict[object, int] = defaultdict(int)
         self._since: dict[object, float] = {}
@@ -216,11 +249,20 @@ class Simulator:
                 self.assigner.op_stream.pop(i, None)
             older, previous = previous, [op.id for op in step]
             order = topo_order(step, self.loc)
+            self._phase = step[0].phase
             entries = self._enqueue(order)
             if first:
                 self._check_fit(entries, context_tokens, weight_total_bytes)
                 first = False
+            rt = self.system.runtime
+            overhead = rt.step_overhead + rt.sequence_overhead * max(1, batch)
+            if self._phase == "prefill":
+                overhead += rt.prefill_overhead
+            if overhead > 0:
+                self.env.run(until=self.env.now + overhead)
+                self.acc.runtime_overhead_s += overhead
             self._simulate(entries)
+            self._close_intervals()
         busy_dev = {n: self._busy[("dev", n)] for n in self.system.devices}
         busy_link: dict[str, dict[str, float]] = {}
         for ln in self.system.links:
@@ -238,7 +280,7 @@ class Simulator:
                     "generate": generate,
                 }
             )
-        return self.acc.finish(
+        result = self.acc.finish(
             system=self.system.name,
             model=model_name,
             batch=batch,
@@ -251,6 +293,8 @@ class Simulator:
             roofline_ops=self.roofline_ops,
             timeline=timeline,
         )
+        result.network_mode = self.net.mode
+        return result
 
     # ------------------------------------------------------------------ set-up of a step
     def _enqueue(self, ops: list[Op]) -> list[_Entry]:
@@ -259,7 +303,13 @@ class Simulator:
         entries: list[_Entry] = []
         in_step: dict[int, _Entry] = {}
         policy = sysm.policy
+        present: set[str] | None = None
         for op in ops:
+            if op.kind == "collective":
+                if present is None:
+                    present = {policy.place(o).device for o in ops if o.kind != "collective"}
+                entries.extend(self._enqueue_collective(op, in_step, present))
+                continue
             where = policy.place(op)
             dev = where.device
             inst = sysm.devices.get(dev)
@@ -275,16 +325,23 @@ class Simulator:
                     f"placement policy {policy.name!r} put op {op.name!r} "
                     f"(step {op.step}) on device {dev!r}: {exc}"
                 ) from None
+            rt = sysm.runtime
+            if rt.over_budget and rt.token_budget and op.kind in _MATRIX and op.batch * op.tokens > rt.token_budget:
+                cost = self._over_budget(dev, cost, op.batch * op.tokens)
             ekey = (dev, id(cost))
             en = self._energy.get(ekey)
             if en is None:
                 cfg = inst.config
-                parts = {
-                    "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
-                    **level_energy(cfg, cost.level_bytes, cost.write_bytes),
-                }
-                dram = cost.level_bytes.get(cfg.main_memory.name, 0.0)
-                ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts)
+                if cost.energy_J is not None:  # the model's own breakdown (PIM commands, ASIC units)
+                    parts = dict(cost.energy_J)
+                else:
+                    parts = {
+                        "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
+                        **level_energy(cfg, cost.level_bytes, cost.write_bytes),
+                    }
+                dram = cost.level_bytes.get(cfg.main_memory.name, 0.0) if cfg.memory else 0.0
+                ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts,
+                                       cost.counters)
                 en = self._energy[ekey] = (ck, dram, sum(parts.values()))
             stream = self.assigner.assign(op.id, dev, op.deps, where.stream)
             waits = []
@@ -292,9 +349,15 @@ class Simulator:
             for d in op.deps:
                 src = self.loc[d]
                 prod = in_step.get(d)
-                if src == dev:
+                cdev = self.coll_devs.get(d)
+                if cdev is not None and dev in cdev:  # a collective's result, here on this device
+                    waits.append((d, dev))
+                    blocking = True
+                    continue
+                shared = src != dev and self._shared(src, dev)
+                if src == dev or shared:  # same device, or devices whose data moves at no cost of its own
                     waits.append(d)
-                    if prod is not None and prod.stream != stream:
+                    if prod is not None and (shared or prod.stream != stream):
                         blocking = True
                         prod.exported = True
                     elif prod is None and d not in self.ready:
@@ -317,12 +380,204 @@ class Simulator:
                             self.env.process(self._transfer(self.producers[d], src, dev, op.phase))
                         else:
                             self.pending[d].append(dev)
+            if where.weights_on is not None and where.weights_on != dev:
+                sysm.route(where.weights_on, dev)  # raises now if the links do not connect them
+                for d in op.deps:  # the fetch waits for the op's inputs: their producers must signal
+                    prod = in_step.get(d)
+                    if prod is not None:
+                        prod.exported = True
+                self.env.process(self._fetch(op, where.weights_on, dev, where.weights_fraction, tuple(waits)))
+                waits.append(("weights", op.id))
+                blocking = True
             self.loc[op.id] = dev
             self.producers[op.id] = op
             e = _Entry(op, cost, en[0], en[1], en[2], dev, stream, tuple(waits), blocking)
             in_step[op.id] = e
             entries.append(e)
         return entries
+
+    def _shared(self, src: str, dst: str) -> bool:
+        """True when every link from ``src`` to ``dst`` is ``free`` (its transfers are inside the devices'
+        own costs, e.g. PIM-GPT's ASIC and PIM chips): the consumer then waits for the producer only."""
+        key = (src, dst)
+        hit = self._free_routes.get(key)
+        if hit is None:
+            hit = self._free_routes[key] = all(
+                getattr(ln.model, "free", False) for ln, _ in self.system.route(src, dst))
+        return hit
+
+    # ------------------------------------------------------------------ collectives, fetches, overheads
+    def _over_budget(self, dev: str, cost: OpCost, tokens: int) -> OpCost:
+        """``cost`` slowed down for a step of ``tokens`` tokens above the runtime's token budget."""
+        key = (dev, id(cost), tokens)
+        hit = self._adjusted.get(key)
+        if hit is None:
+            rt = self.system.runtime
+            f = 1.0 + rt.over_budget * (1.0 - rt.token_budget / tokens)
+            hit = dataclasses.replace(cost, time_s=cost.time_s * f)
+            self._adjusted[key] = hit
+            self._keep.append(cost)  # keep ``cost`` alive so that its id stays unique
+        return hit
+
+    def _enqueue_collective(self, op: Op, in_step: dict[int, _Entry], present: set[str]) -> list[_Entry]:
+        """One entry per participating device simulated in this step; the network runs the collective."""
+        sysm = self.system
+        layout = sysm.layout
+        if layout is None:
+            raise PlacementError(
+                f"op {op.name!r} is a {op.collective} over ranks {list(op.group)}, but system {sysm.name!r} "
+                "has no parallel layout (a `parallel:` block); replay it on a system with one"
+            )
+        devices = tuple(layout.device(r, op.phase) for r in op.group)
+        parts = tuple(d for d in devices if d in present) or devices[:1]
+        coll = _Coll(op, devices, parts)
+        coll.done = self.env.event()
+        entries = []
+        for dev in parts:
+            waits: list = []
+            local = []
+            for d in op.deps:
+                cdev = self.coll_devs.get(d)
+                if cdev is not None and dev in cdev:
+                    waits.append((d, dev))
+                    local.append(d)
+                elif self.loc[d] == dev:
+                    waits.append(d)
+                    local.append(d)
+                    prod = in_step.get(d)
+                    if prod is not None:
+                        prod.exported = True
+            stream = self.assigner.assign(op.id, dev, tuple(local), None)
+            coll.events[dev] = self.env.event()
+            entries.append(_Entry(op, _ZERO, -1, 0.0, 0.0, dev, stream, tuple(waits), True, True, coll))
+        # inputs on devices that do not take part (rare): the collective waits for them too
+        outside = tuple(d for d in op.deps if self.loc[d] not in devices and d not in self.coll_devs)
+        self.env.process(self._collective(coll, outside))
+        self.loc[op.id] = devices[0]
+        self.coll_devs[op.id] = frozenset(devices)
+        self.producers[op.id] = op
+        return entries
+
+    def _collective(self, coll: _Coll, outside: tuple[int, ...]):  # simpy process
+        env = self.env
+        yield simpy.AllOf(env, list(coll.events.values()))
+        for d in outside:
+            if d not in self.ready:
+                yield self._wait(d)
+        op = coll.op
+        nb = op.dtypes.a.bits / 8.0
+        n = op.shape.elements * nb
+        matrix = None
+        if op.matrix:
+            p = len(op.group)
+            matrix = [[op.matrix[i * p + j] * nb for j in range(p)] for i in range(p)]
+        stats = yield from self.net.collective(op.name, op.collective, coll.devices, n, matrix)
+        self.acc.add_collective(op.collective, stats.algorithm, stats.time_s, stats.bytes, stats.energy_J,
+                                op.phase)
+        assert coll.done is not None
+        coll.done.succeed()
+        self._mark(op.id)  # later consumers elsewhere: its result leaves from devices[0]
+        for dev in coll.devices:
+            if dev not in coll.parts:
+                self.ready[(op.id, dev)] = env.now
+        for dst in self.pending.pop(op.id, ()):
+            env.process(self._transfer(op, coll.devices[0], dst, op.phase))
+
+    def _coll_part(self, e: _Entry, dev: str, s: int):  # part of a stream process
+        env = self.env
+        for key in e.waits:
+            if key not in self.ready:
+                yield self._wait(key)
+        coll = e.coll
+        assert coll is not None and coll.done is not None
+        t0 = env.now
+        coll.arrived[dev] = t0
+        coll.events[dev].succeed()
+        yield coll.done
+        op = e.op
+        dur = env.now - t0
+        self._comm_iv[dev].append((t0, env.now))
+        self.acc.add_span(op.phase, op.step, t0, env.now)
+        self.acc.devices[dev].time_by_kind["collective"] += dur
+        if self.keep_ops or self.trace is not None:
+            rec = OpRecord(op.id, op.name, op.kind, op.layer, op.phase, op.step, dev, s, t0, dur, 0.0,
+                           "network", 0.0, 0.0, "", 0.0, 0.0, {})
+            if self.keep_ops:
+                self.acc.add_record(rec)
+            if self.trace is not None:
+                self.trace.slice(dev, f"stream {s}", op.name, t0, dur, cat="collective",
+                                 args={"collective": op.collective, "ranks": len(coll.devices), "step": op.step,
+                                       "layer": op.layer, "bytes_per_rank": op.shape.elements * op.dtypes.a.bits / 8})
+        self._mark((op.id, dev))
+
+    def _fetch(self, op: Op, src: str, dst: str, fraction: float, waits: tuple):  # simpy process
+        for key in waits:
+            if key not in self.ready:
+                yield self._wait(key)
+        yield from self.net.transfer(src, dst, op.load_weight_bytes * fraction, f"{op.name}.weights")
+        self._mark(("weights", op.id))
+
+    def _close_intervals(self) -> None:
+        """Fold this step's communication and compute intervals into each device's totals."""
+        for dev, comm in self._comm_iv.items():
+            if not comm:
+                continue
+            c = _union(comm)
+            summ = self.acc.communication[dev]
+            summ.comm_s += sum(b - a for a, b in c)
+            summ.exposed_s += _minus(c, _union(self._comp_iv.get(dev, [])))
+        self._comm_iv.clear()
+        self._comp_iv.clear()
+
+    # ------------------------------------------------------------------ network observer
+    def hop(self, label: str, span: HopSpan, energy_J: float, collective: bool) -> None:
+        """A message crossed a link: a transfer record (transfers) or link traffic (collectives)."""
+        ln = span.link
+        track = ln.track(span.direction)
+        there = ln.other(span.here)
+        dur = span.end_s - span.start_s
+        if collective:
+            self.acc.add_link_traffic(ln.name, span.bytes, energy_J, self._phase)
+        else:
+            rec = TransferRecord(label, span.here, there, ln.name, track, span.start_s, dur, span.bytes, energy_J,
+                                 span.queued_s)
+            self.acc.add_transfer(rec, ln.name, self._phase)
+        if self.trace is not None:
+            self.trace.counter("links", f"bandwidth {track} (GB/s)", span.start_s,
+                               {"GB/s": span.bytes / dur / 1e9 if dur > 0 else 0.0})
+            self.trace.counter("links", f"bandwidth {track} (GB/s)", span.end_s, {"GB/s": 0.0})
+            self.trace.slice("links", track, f"{label} {span.here}->{there}", span.start_s, dur,
+                             cat="collective" if collective else "transfer",
+                             args={"bytes": span.bytes, "queued_s": span.queued_s, "energy_J": energy_J})
+
+    def traffic(self, label: str, link: LinkInstance, direction: int, nbytes: float, energy_J: float,
+                start_s: float, busy_s: float) -> None:
+        """Analytic-mode collective traffic on one link direction: bytes, energy, busy time, timeline."""
+        self.acc.add_link_traffic(link.name, nbytes, energy_J, self._phase)
+        self._busy[("link", link.name, direction)] += busy_s
+        if self.trace is not None:
+            track = link.track(direction)
+            self.trace.slice("links", track, label, start_s, busy_s, cat="collective",
+                             args={"bytes": nbytes, "energy_J": energy_J})
+            self.trace.counter("links", f"bandwidth {track} (GB/s)", start_s,
+                               {"GB/s": nbytes / busy_s / 1e9 if busy_s > 0 else 0.0})
+            self.trace.counter("links", f"bandwidth {track} (GB/s)", start_s + busy_s, {"GB/s": 0.0})
+
+    def busy(self, key: tuple[str, int], delta: int) -> None:
+        """A link direction started or stopped serialising."""
+        bkey = ("link", key[0], key[1])
+        if delta > 0:
+            self._busy_start(bkey)
+        else:
+            self._busy_end(bkey)
+
+    def queue(self, link: LinkInstance, direction: int, delta: int) -> None:
+        """Queue depth of a link direction (timeline counter)."""
+        key = (link.name, direction)
+        self._queue[key] += delta
+        if self.trace is not None:
+            self.trace.counter("links", f"queue depth {link.track(direction)}", self.env.now,
+                               {"transfers": self._queue[key]})
 
     def _check_fit(
         self, entries: list[_Entry], context_tokens: int | None, weight_total: float | None
@@ -331,28 +586,25 @@ class Simulator:
         kv: dict[str, float] = defaultdict(float)
         for e in entries:
             op = e.op
+            if e.coll is not None:
+                continue
             weights[e.device] += op.load_weight_bytes
             if op.store_kv_bytes and op.tokens:
                 per_token = op.store_kv_bytes / op.tokens
                 kv[e.device] += per_token * (context_tokens or op.tokens)
-        total_w = sum(weights.values())
+        # weights placed on a device that streams them from elsewhere (stores_weights False, e.g. an ASIC
+        # gathering embedding rows from the PIM chips) count towards the devices that store weights
+        storing = {n for n, inst in self.system.devices.items() if inst.model.stores_weights}
+        total_w = sum(v for n, v in weights.items() if n in storing)
         for name, inst in self.system.devices.items():
+            if name not in storing:
+                continue
             w = weights.get(name, 0.0)
             if weight_total and total_w:
                 w = weight_total * w / total_w
-            need = w + kv.get(name, 0.0)
-            lvl = inst.config.main_memory
-            if need > lvl.capacity:
-                gib = 2.0**30
-                raise PlacementError(
-                    f"the model does not fit in the memory of device {name!r} "
-                    f"({lvl.name}, {lvl.capacity / gib:.1f} "
-                    f"GiB): weights {w / gib:.2f} GiB + KV cache {kv.get(name, 0.0) / gib:.2f} GiB = "
-                    f"{need / gib:.2f} GiB, short by {(need - lvl.capacity) / gib:.2f} GiB; "
-                    "use a device with "
-                    "more memory, a smaller batch or context, narrower datatypes, or place part of the model "
-                    "on another device"
-                )
+            why = inst.model.fit_error(w, kv.get(name, 0.0))
+            if why:
+                raise PlacementError(why)
 
     # ------------------------------------------------------------------ simulation of a step
     def _simulate(self, entries: list[_Entry]) -> None:
@@ -401,18 +653,27 @@ class Simulator:
         dkey = ("dev", dev)
         n = len(queue)
         i = 0
+        comm_iv = self._comm_iv[dev]
+        comp_iv = self._comp_iv[dev]
         while i < n:
             e = queue[i]
+            if e.coll is not None:
+                yield from self._coll_part(e, dev, s)
+                i += 1
+                continue
             if e.blocking:
                 for key in e.waits:
                     if key not in ready:
+                        tw = env.now
                         yield self._wait(key)
+                        if isinstance(key, tuple):  # a transfer, a collective's result, a weight fetch
+                            comm_iv.append((tw, env.now))
             t0 = env.now
             t = t0
             j = i
             while j < n:
                 e = queue[j]
-                if j > i and e.blocking:
+                if j > i and (e.blocking or e.coll is not None):
                     break
                 t += e.cost.time_s
                 j += 1
@@ -421,6 +682,7 @@ class Simulator:
             self._busy_start(dkey)
             yield env.timeout(t - t0)
             self._busy_end(dkey)
+            comp_iv.append((t0, env.now))
             start = t0
             for k in range(i, j):
                 e = queue[k]
@@ -493,55 +755,44 @@ class Simulator:
 
     def _transfer(self, op: Op, src: str, dst: str, phase: str):  # simpy process
         nbytes = output_bytes(op)
-        here = src
-        for link, direction in self.system.route(src, dst):
-            yield from self._hop(op, link, direction, here, nbytes, phase)
-            here = link.b if here == link.a else link.a
+        yield from self.net.transfer(src, dst, nbytes, op.name)
         self._mark((op.id, dst))
 
-    def _hop(self, op: Op, link: LinkInstance, direction: int, here: str, nbytes: float, phase: str):
-        env = self.env
-        key = (link.name, direction)
-        res = self.link_res[key]
-        track = link.track(direction)
-        asked = env.now
-        self._queue[key] += 1
-        if self.trace is not None:
-            self.trace.counter("links", f"queue depth {track}", asked, {"transfers": self._queue[key]})
-        with res.request() as req:
-            yield req
-            start = env.now
-            dur = link.model.transfer_time(nbytes)
-            bkey = ("link", link.name, direction)
-            self._busy_start(bkey)
-            if self.trace is not None:
-                self.trace.counter(
-                    "links",
-                    f"bandwidth {track} (GB/s)",
-                    start,
-                    {"GB/s": nbytes / dur / 1e9 if dur > 0 else 0.0},
-                )
-            yield env.timeout(dur)
-            self._busy_end(bkey)
-        self._queue[key] -= 1
-        there = link.b if here == link.a else link.a
-        energy = link.model.energy(nbytes)
-        rec = TransferRecord(
-            op.name, here, there, link.name, track, start, dur, nbytes, energy, start - asked
-        )
-        self.acc.add_transfer(rec, link.name, phase)
-        if self.trace is not None:
-            self.trace.counter("links", f"queue depth {track}", env.now, {"transfers": self._queue[key]})
-            self.trace.counter("links", f"bandwidth {track} (GB/s)", env.now, {"GB/s": 0.0})
-            self.trace.slice(
-                "links",
-                track,
-                f"{op.name} {here}->{there}",
-                start,
-                dur,
-                cat="transfer",
-                args={"bytes": nbytes, "queued_s": start - asked, "energy_J": energy},
-            )
+
+_ZERO = OpCost(0.0, "network", "", 0.0, 0.0)
+_MATRIX = frozenset({"linear", "lm_head", "expert_linear"})
+
+
+def _union(iv: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(iv):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    """Measure of the union ``a`` less the union ``b`` (both sorted and disjoint)."""
+    total = 0.0
+    j = 0
+    for s0, e0 in a:
+        while j < len(b) and b[j][1] <= s0:
+            j += 1
+        cur = s0
+        k = j
+        while k < len(b) and b[k][0] < e0:
+            if b[k][0] > cur:
+                total += b[k][0] - cur
+            cur = max(cur, b[k][1])
+            k += 1
+        if cur < e0:
+            total += e0 - cur
+    return total
 
 
 def queue_depths(records: list[TransferRecord]) -> dict[str, int]:

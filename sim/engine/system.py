@@ -8,24 +8,40 @@ connects every pair of their instances (one :class:`LinkInstance` per pair, full
 ``--set`` overrides whose first key is a device entry name go to that device's preset
 (``gpu.memory.2.bandwidth=3TB/s``); all others apply to the system file itself. For a single-device
 system every override applies to the device.
+
+Links come from the system file's ``links:`` (every pair of two entries' instances) and ``topology:``
+(switches, rings, cliques; :mod:`sim.interconnect.topology`). The ``parallel:`` block (and ``serving:``)
+map the ranks of a parallel split to instances (:mod:`sim.placement.parallel`); ``network:`` sets the
+mode of transfers and collectives (:mod:`sim.interconnect.network`); ``runtime:`` the framework overheads.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.config import load_hw
-from sim.config.hardware import DeviceConfig, LinkConfig, SystemConfig
+from sim.config.hardware import (
+    DeviceConfig,
+    ExpertPlacementSpec,
+    LinkConfig,
+    NetworkSpec,
+    ParallelSpec,
+    RuntimeSpec,
+    ServingSpec,
+    SystemConfig,
+)
 from sim.config.loader import resolve_ref
 from sim.devices.base import DeviceModel
 from sim.devices.registry import build_device
 from sim.errors import ConfigError
-from sim.interconnect.link import LinkModel, build_link
+from sim.interconnect.topology import LinkInstance, Topology, build_topology
 from sim.placement.base import PlacementError, PlacementPolicy
+from sim.placement.parallel import ExpertHomes, ParallelPolicy, RankLayout
 from sim.placement.registry import build_policy
+from sim.workload.parallel import Parallel, ParallelError
+from sim.workload.parallel import resolve as resolve_parallel
 
 
 @dataclass
@@ -43,74 +59,41 @@ class DeviceInstance:
 
 
 @dataclass
-class LinkInstance:
-    """One link between two device instances; ``name`` is ``a<->b`` (plus ``#i`` for parallel entries)."""
-
-    name: str
-    a: str
-    b: str
-    model: LinkModel
-
-    def direction(self, src: str) -> int:
-        """0 for a->b, 1 for b->a (always 0 on a half-duplex link, whose directions share one channel)."""
-        if not self.model.duplex:
-            return 0
-        return 0 if src == self.a else 1
-
-    def track(self, direction: int) -> str:
-        """Display name of one direction."""
-        if not self.model.duplex:
-            return f"{self.name} (half duplex)"
-        return f"{self.a}->{self.b}" if direction == 0 else f"{self.b}->{self.a}"
-
-
-@dataclass
 class System:
-    """Device instances, links, the default device and the placement policy."""
+    """Device instances, their topology, the default device, the placement policy and the parallel split."""
 
     name: str
     devices: dict[str, DeviceInstance]
     links: list[LinkInstance]
     default: str
     policy: PlacementPolicy
-    _routes: dict[tuple[str, str], list[tuple[LinkInstance, int]]] = field(default_factory=dict)
+    topology: Topology | None = None
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+    parallel: Parallel = field(default_factory=Parallel)
+    layout: RankLayout | None = None
+    runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
+
+    def __post_init__(self) -> None:
+        if self.topology is None:
+            self.topology = Topology(list(self.devices), self.links)
+
+    @property
+    def switches(self) -> list[str]:
+        """Switch nodes of the topology."""
+        return self.topology.switches if self.topology else []
 
     def route(self, src: str, dst: str) -> list[tuple[LinkInstance, int]]:
         """Hops (link, direction) from ``src`` to ``dst``: the path with fewest links (breadth-first,
         ties broken by link order in the system file). PlacementError if the links do not connect them."""
-        key = (src, dst)
-        hit = self._routes.get(key)
-        if hit is not None:
-            return hit
-        adj: dict[str, list[tuple[LinkInstance, str]]] = {d: [] for d in self.devices}
-        for ln in self.links:
-            adj[ln.a].append((ln, ln.b))
-            adj[ln.b].append((ln, ln.a))
-        prev: dict[str, tuple[str, LinkInstance] | None] = {src: None}
-        q = deque([src])
-        while q:
-            cur = q.popleft()
-            if cur == dst:
-                break
-            for ln, nxt in adj[cur]:
-                if nxt not in prev:
-                    prev[nxt] = (cur, ln)
-                    q.append(nxt)
-        if dst not in prev:
-            linked = ", ".join(f"{ln.a}<->{ln.b}" for ln in self.links) or "none"
+        assert self.topology is not None
+        hops = self.topology.route(src, dst)
+        if hops is None:
+            linked = ", ".join(f"{ln.a}<->{ln.b}" for ln in self.links[:12]) or "none"
             raise PlacementError(
                 f"system {self.name!r}: no link path from device {src!r} to {dst!r}, but an op "
                 f"on {dst!r} needs data produced on {src!r} (links: {linked}); add a link "
                 f"between them or change the placement"
             )
-        hops: list[tuple[LinkInstance, int]] = []
-        cur = dst
-        while prev[cur] is not None:
-            p, ln = prev[cur]  # type: ignore[misc]
-            hops.append((ln, ln.direction(p)))
-            cur = p
-        hops.reverse()
-        self._routes[key] = hops
         return hops
 
 
@@ -140,10 +123,12 @@ def build_system(
 
     ``placement``/``placement_options`` replace the system file's ``placement:`` block; device and link
     presets given as relative paths are looked up beside the system file (``base_dir``) first.
+    ParallelError if the ``parallel:`` split needs more device instances than the system has.
     """
     if isinstance(config, DeviceConfig):
         inst = DeviceInstance(config.name, build_device(config, config.name))
         devices = {config.name: inst}
+        _bind(devices)
         policy_name = placement or "single"
         policy = build_policy(policy_name, {config.name: config}, config.name, placement_options or {})
         return System(config.name, devices, [], config.name, policy)
@@ -170,25 +155,19 @@ def build_system(
         groups[entry] = names
         for n in names:
             devices[n] = DeviceInstance(n, build_device(dev, n), spec.streams)
-    links: list[LinkInstance] = []
-    for i, ln in enumerate(config.links):
-        lcfg = load_hw(str(resolve_ref(ln.preset, base_dir)))
+
+    def load_link(ref: str, key: str) -> LinkConfig:
+        lcfg = load_hw(str(resolve_ref(ref, base_dir)))
         if not isinstance(lcfg, LinkConfig):
-            raise ConfigError(
-                f"system link {i} names a {lcfg.kind} preset",
-                key=f"links.{i}.preset",
-                value=ln.preset,
-                expected="a link preset",
-            )
-        a_names, b_names = groups[ln.between[0]], groups[ln.between[1]]
-        for a in a_names:
-            for b in b_names:
-                if a == b:
-                    continue
-                name = f"{a}<->{b}"
-                if any(x.name == name for x in links):
-                    name = f"{name}#{i}"
-                links.append(LinkInstance(name, a, b, build_link(ln.model, lcfg, ln.count)))
+            raise ConfigError(f"{key} names a {lcfg.kind} preset", key=key, value=ref, expected="a link preset")
+        return lcfg
+
+    pairs = [
+        (ln.between[0], ln.between[1], load_link(ln.preset, f"links.{i}.preset"), ln.count, ln.model)
+        for i, ln in enumerate(config.links)
+    ]
+    topology = build_topology(list(devices), groups, pairs, config.topology, load_link)
+    _bind(devices)
     default = config.default_device or next(iter(config.devices))
     default = groups[default][0]
     pname = placement or config.placement.policy
@@ -198,7 +177,59 @@ def build_system(
         else (config.placement.options if placement is None else {})
     )
     policy = build_policy(pname, {n: d.config for n, d in devices.items()}, default, popts)
-    return System(config.name, devices, links, default, policy)
+    par, layout = _layout(config, groups, default)
+    homes = _homes(config.experts, groups)
+    if layout is not None or homes is not None:
+        policy = ParallelPolicy(policy, layout, homes)
+    clock_dev = layout.prefill[0] if layout is not None else default
+    network = resolve_network(config.network, devices[clock_dev].config.clock)
+    return System(config.name, devices, topology.links, default, policy, topology, network, par,
+                  layout, config.runtime)
+
+
+def resolve_network(spec: NetworkSpec, clock: float) -> NetworkSpec:
+    """``spec`` with the collective costs given in device cycles folded into its seconds (``clock`` Hz)."""
+    c = spec.collective
+    if not (c.launch_cycles or c.step_cycles):
+        return spec
+    coll = c.model_copy(update={
+        "launch": c.launch + c.launch_cycles / clock,
+        "step_latency": c.step_latency + c.step_cycles / clock,
+        "launch_cycles": 0.0,
+        "step_cycles": 0.0,
+    })
+    return spec.model_copy(update={"collective": coll})
+
+
+def _layout(config: SystemConfig, groups: dict[str, list[str]], default: str
+            ) -> tuple[Parallel, RankLayout | None]:
+    ps: ParallelSpec = config.parallel
+    sv: ServingSpec | None = config.serving
+    par = resolve_parallel(ps.tp, ps.pp, ps.ep, ps.dp, ps.microbatches, symmetric=ps.symmetric,
+                           kv_transfer=sv.kv_transfer if sv else None)
+    if not par.active:
+        return par, None
+    entry = ps.devices or next(e for e, names in groups.items() if default in names)
+    pre = groups[sv.prefill] if sv else groups[entry]
+    dec = groups[sv.decode] if sv else groups[entry]
+    for label, devs in (("prefill", pre), ("decode", dec)):
+        if par.world > len(devs):
+            which = f"{sv.prefill if label == 'prefill' else sv.decode}" if sv else entry
+            raise ParallelError(
+                f"system {config.name!r}: the split tp {par.tp} x pp {par.pp} x dp {par.dp} needs {par.world} "
+                f"devices, but device entry {which!r} has {len(devs)} instance(s); use a system with more "
+                "devices (e.g. dgx-a100-2node) or a smaller split"
+            )
+    return par, RankLayout(tuple(pre[: par.world]), tuple(dec[: par.world]))
+
+
+def _homes(spec: ExpertPlacementSpec, groups: dict[str, list[str]]) -> ExpertHomes | None:
+    if spec.offload <= 0:
+        return None
+    if spec.home is None:
+        raise ConfigError("experts.offload needs experts.home, the device whose memory holds them",
+                          key="experts.home")
+    return ExpertHomes(groups[spec.home][0], spec.offload, spec.execute)
 
 
 def load_system(
@@ -235,6 +266,9 @@ def with_fidelity(system: System, fidelity: str) -> System:
     devices = {}
     for name, inst in system.devices.items():
         cfg = inst.config
+        if cfg.type in ("pim", "asic") and not inst.model.accepts_fidelity:
+            devices[name] = inst  # command-level PIM timing / on-chip SRAM only: nothing to switch
+            continue
         mem = list(cfg.memory)
         last = mem[-1]
         if fidelity == "cycle" and not last.memory:
@@ -245,4 +279,44 @@ def with_fidelity(system: System, fidelity: str) -> System:
         mem[-1] = last.model_copy(update={"fidelity": fidelity})
         new = cfg.model_copy(update={"memory": mem})
         devices[name] = DeviceInstance(name, build_device(new, name), inst.streams)
-    return System(system.name, devices, system.links, system.default, system.policy)
+    _bind(devices)
+    return System(system.name, devices, system.links, system.default, system.policy, system.topology,
+                  system.network, system.parallel, system.layout, system.runtime)
+
+
+def _bind(devices: dict[str, DeviceInstance]) -> None:
+    """Let every device model find its peers (a PIM device the ASIC that adds its partial sums)."""
+    models = {n: d.model for n, d in devices.items()}
+    for d in devices.values():
+        d.model.bind(models)
+
+
+def with_framework(system: System) -> System:
+    """A copy of ``system`` whose devices with a ``framework:`` block run under it
+    (:class:`~sim.devices.framework.FrameworkModel`). ConfigError if no device has one."""
+    from sim.devices.framework import FrameworkModel
+
+    if not any(inst.config.framework is not None for inst in system.devices.values()):
+        raise ConfigError(
+            f"--framework: no device of system {system.name!r} has a `framework:` block "
+            f"({', '.join(system.devices)})",
+            key="framework",
+            expected="a device preset with a framework block, e.g. t4 or xeon-gold-6154",
+        )
+    devices = {}
+    for name, inst in system.devices.items():
+        spec = inst.config.framework
+        model = FrameworkModel(inst.model, spec) if spec is not None else inst.model
+        devices[name] = DeviceInstance(name, model, inst.streams)
+    _bind(devices)
+    return System(system.name, devices, system.links, system.default, system.policy, system.topology,
+                  system.network, system.parallel, system.layout, system.runtime)
+
+
+def framework_conventions(system: System) -> str | None:
+    """The accounting conventions of the first device framework of ``system`` (None without one)."""
+    for inst in system.devices.values():
+        spec = inst.config.framework
+        if spec is not None:
+            return spec.conventions
+    return None

@@ -28,10 +28,17 @@ class PlacementError(PimsimError):
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an op runs: a device instance and, optionally, a stream index of that device."""
+    """Where an op runs: a device instance and, optionally, a stream index of that device.
+
+    ``weights_on`` names the device whose memory holds the op's weights when it is not ``device`` (an
+    offloaded expert): the engine then copies ``weights_fraction`` of the op's weight bytes from there
+    before the op starts.
+    """
 
     device: str
     stream: int | None = None
+    weights_on: str | None = None
+    weights_fraction: float = 1.0
 
 
 class PlacementPolicy(ABC):

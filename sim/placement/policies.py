@@ -4,9 +4,11 @@
     every op on one device (option ``device``; default: the system's default device).
 ``pim-gpt``
     PIM-GPT style: matrix-vector ops (GEMM kinds with at most ``max_rows`` rows, default 8: every
-    decode GEMV and the attention of few-query steps) on the PIM device (option ``pim``; default: the
-    first device of type ``pim``), everything else on the host (option ``host``; default: the first
-    ``asic``, else the default device). Works with any device types.
+    decode GEMV and the attention of few-query steps; ``null``: every GEMM, for a PIM device that runs
+    a prompt token by token) on the PIM device (option ``pim``; default: the first device of type
+    ``pim``), and the KV-cache writes with option ``kv_write: true`` (the cache lives in the PIM
+    banks); everything else on the host (option ``host``; default: the first ``asic``, else the
+    default device). Works with any device types.
 ``attention-offload``
     AttAcc style: the attention core (kinds ``attn_score``, ``softmax``, ``attn_context``, ``kv_write``
     by default, option ``kinds``) of the decode phase (option ``phases``) on the attention device
@@ -46,22 +48,27 @@ class PimGptPolicy(PlacementPolicy):
     """GEMV-like ops on the PIM device, the rest on the host."""
 
     name = "pim-gpt"
-    option_keys = ("pim", "host", "max_rows")
+    option_keys = ("pim", "host", "max_rows", "kv_write")
 
     def __init__(self, devices: Mapping[str, DeviceConfig], default: str, options: Mapping[str, Any]) -> None:
         super().__init__(devices, default, options)
         self.pim = Placement(self.device_option("pim", "pim"))
         self.host = Placement(self.device_option("host", "asic", fallback=default))
         rows = self.options.get("max_rows", 8)
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
             raise ConfigError(
-                "bad option", key="placement.options.max_rows", value=rows, expected="an integer >= 1"
+                "bad option", key="placement.options.max_rows", value=rows,
+                expected="an integer >= 1, or null (every GEMM: a GEMV-only PIM device runs a prompt token by "
+                         "token)"
             )
         self.max_rows = rows
+        self.kv_write = bool(self.options.get("kv_write", False))
 
     def place(self, op: Op) -> Placement:
-        """PIM for matrix-vector products, host otherwise."""
-        if op.kind in GEMM_KINDS and op.shape.m <= self.max_rows:
+        """PIM for matrix-vector products (and KV writes with option ``kv_write``), host otherwise."""
+        if op.kind in GEMM_KINDS and (self.max_rows is None or op.shape.m <= self.max_rows):
+            return self.pim
+        if self.kv_write and op.kind == "kv_write":
             return self.pim
         return self.host
 

@@ -11,6 +11,12 @@ returns a :class:`SystemRunResult`. Definitions (SI units):
   phase's wall time). ``energy_J`` is exactly the sum of ``breakdown``.
 * Utilisation — time a device (any of its streams) or a link direction is busy, over ``latency_s``.
 * Layer time — the sum of the durations of the layer's ops (serial time, per phase).
+* Collectives — per collective kind: calls, time (each call from its last rank's arrival to its end,
+  summed), bytes injected into the network and energy; link bytes include collective traffic.
+* Communication per device — ``comm_s``: time the device's streams wait on communication (collectives
+  they take part in, transfers and weight fetches they need); ``exposed_s``: the part of it when none of
+  the device's streams computes (communication not hidden behind computation).
+* ``runtime_overhead_s`` — serving-framework time added before steps (``runtime:`` of the system).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class DeviceSummary:
     energy_J: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     time_by_kind: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     bound_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: sums of the device model's per-op statistics (row hits, off-chip bytes...), see OpCost.counters
+    counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 @dataclass
@@ -71,6 +79,27 @@ class LinkSummary:
     bytes: float = 0.0
     transfers: int = 0
     energy_J: float = 0.0
+
+
+@dataclass
+class CollectiveSummary:
+    """All collectives of one kind over the run: calls, time (s), bytes injected (B), energy (J)."""
+
+    kind: str
+    calls: int = 0
+    time_s: float = 0.0
+    bytes: float = 0.0
+    energy_J: float = 0.0
+    algorithms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_phase_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+@dataclass
+class CommSummary:
+    """One device's communication: waiting on it (s) and the part of that not overlapped by compute (s)."""
+
+    comm_s: float = 0.0
+    exposed_s: float = 0.0
 
 
 @dataclass
@@ -95,6 +124,15 @@ class SystemRunResult:
     transfers: list[TransferRecord] | None = None
     roofline_ops: list[OpRecord] = field(default_factory=list)
     timeline: str | None = None
+    collectives: dict[str, CollectiveSummary] = field(default_factory=dict)
+    communication: dict[str, CommSummary] = field(default_factory=dict)
+    runtime_overhead_s: float = 0.0
+    network_mode: str = ""
+
+    @property
+    def exposed_comm_s(self) -> float:
+        """The largest exposed communication time of any device, s."""
+        return max((c.exposed_s for c in self.communication.values()), default=0.0)
 
     @property
     def ttft_s(self) -> float:
@@ -132,8 +170,46 @@ class SystemRunResult:
                 out[f"link:{direction}"] = busy / t
         return out
 
+    def pim_metrics(self) -> dict[str, Any] | None:
+        """PIM figures of a system with a command-level PIM device (None without one).
+
+        ``per_token_latency_s`` (the mean decode step, ``tbt_s``), ``energy_breakdown_J`` (every component:
+        the PIM's ``activate``, ``mac``, ``io``, ``refresh``, ``background``; the ASIC's ``asic_compute``,
+        ``sram``; ``static``), ``row_hit_rate`` (row hits / (hits + misses) of the PIM commands),
+        ``offchip_bytes`` (bytes across the PIM chips' interface), ``plain_dram_bytes`` (the weight and KV
+        bytes the PIM ops read and write: what a GDDR6 system without PIM moves over its pins),
+        ``offchip_reduction`` (their ratio), ``non_gemv_time_fraction`` (1 - time of
+        the PIM's GEMV and attention commands / latency: ASIC functions, exposed partial-sum additions, KV
+        writes, idle gaps), ``asic_time_fraction`` (ASIC busy time / latency)."""
+        pims = [d for d in self.devices.values() if d.type == "pim" and "row_hits" in d.counters]
+        if not pims:
+            return None
+        hits = sum(d.counters.get("row_hits", 0.0) for d in pims)
+        misses = sum(d.counters.get("row_misses", 0.0) for d in pims)
+        gemv = sum(d.counters.get("gemv_s", 0.0) for d in pims)
+        t = self.latency_s or 1.0
+        asic = sum(d.busy_s for d in self.devices.values() if d.type == "asic")
+        offchip = sum(d.counters.get("offchip_bytes", 0.0) for d in pims)
+        plain = sum(d.dram_bytes for d in pims)  # what the PIM ops read/write: a plain GDDR6 system's pin traffic
+        return {
+            "per_token_latency_s": self.tbt_s,
+            "energy_breakdown_J": self.breakdown(),
+            "row_hit_rate": hits / (hits + misses) if hits + misses else None,
+            "row_hits": hits,
+            "row_misses": misses,
+            "offchip_bytes": offchip,
+            "plain_dram_bytes": plain,
+            "offchip_reduction": plain / offchip if offchip else None,
+            "pim_macs": sum(d.counters.get("macs", 0.0) for d in pims),
+            "gemv_time_s": gemv,
+            "non_gemv_time_fraction": max(0.0, 1.0 - gemv / t),
+            "asic_time_fraction": asic / t,
+            "asic_exposed_reduction_s": sum(d.counters.get("asic_exposed_s", 0.0) for d in pims),
+        }
+
     def to_dict(self, *, per_op: bool = False) -> dict[str, Any]:
-        """JSON-able summary (the keys of ``pimsim run --json``)."""
+        """JSON-able summary (the keys of ``pimsim run --json``; with a PIM device also those of
+        :meth:`pim_metrics`)."""
         tokens = self.batch * self.generate
         t = self.latency_s or 1.0
         d: dict[str, Any] = {
@@ -176,6 +252,7 @@ class SystemRunResult:
                     "energy_breakdown_J": dict(v.energy_J),
                     "time_by_kind_s": dict(v.time_by_kind),
                     "bound_counts": dict(v.bound_counts),
+                    **({"counters": dict(v.counters)} if v.counters else {}),
                 }
                 for n, v in self.devices.items()
             },
@@ -192,7 +269,27 @@ class SystemRunResult:
             "layers": [{"phase": ph, "layer": L, "time_s": s} for (ph, L), s in sorted(self.layers.items())],
             "kinds_time_s": dict(self.kinds),
             "timeline": self.timeline,
+            "network_mode": self.network_mode,
+            "collectives": {
+                k: {
+                    "calls": v.calls,
+                    "time_s": v.time_s,
+                    "bytes": v.bytes,
+                    "energy_J": v.energy_J,
+                    "algorithms": dict(v.algorithms),
+                    "time_by_phase_s": dict(v.by_phase_s),
+                }
+                for k, v in self.collectives.items()
+            },
+            "communication": {
+                "exposed_s": self.exposed_comm_s,
+                "devices": {n: {"comm_s": c.comm_s, "exposed_s": c.exposed_s} for n, c in self.communication.items()},
+            },
+            "runtime_overhead_s": self.runtime_overhead_s,
         }
+        pim = self.pim_metrics()
+        if pim is not None:
+            d.update(pim)
         if per_op:
             d["ops"] = [r.to_dict() for r in (self.ops or [])]
             d["transfers"] = [r.to_dict() for r in (self.transfers or [])]
@@ -215,9 +312,13 @@ class RunAccumulator:
         self.step_ends: dict[int, float] = {}
         self._steps: dict[str, set[int]] = defaultdict(set)
         self._costs: list[tuple[str, float, str, float, float, dict[str, float]]] = []
+        self._counters: list[dict[str, float]] = []
         self._cost_ids: dict[int, int] = {}
         self._counts: dict[tuple[str, str, int, int], int] = defaultdict(int)
         self._link_phase: dict[str, float] = defaultdict(float)
+        self.collectives: dict[str, CollectiveSummary] = {}
+        self.communication: dict[str, CommSummary] = {n: CommSummary() for n in devices}
+        self.runtime_overhead_s = 0.0
 
     def phase(self, name: str) -> PhaseSummary:
         """The summary of phase ``name`` (created on first use)."""
@@ -235,12 +336,14 @@ class RunAccumulator:
         flops: float,
         dram_bytes: float,
         energy: dict[str, float],
+        counters: dict[str, float] | None = None,
     ) -> int:
         """Register a distinct op cost (``obj`` identifies it) and return its key."""
         k = self._cost_ids.get(id(obj))
         if k is None:
             k = self._cost_ids[id(obj)] = len(self._costs)
             self._costs.append((kind, time_s, bound, flops, dram_bytes, energy))
+            self._counters.append(counters or {})
         return k
 
     def add(self, device: str, phase: str, layer: int, cost: int) -> None:
@@ -273,6 +376,26 @@ class RunAccumulator:
         if self.transfers is not None:
             self.transfers.append(rec)
 
+    def add_link_traffic(self, link: str, nbytes: float, energy: float, phase: str) -> None:
+        """Account collective traffic on one link (bytes and energy; not a transfer record)."""
+        ln = self.links[link]
+        ln.bytes += nbytes
+        ln.energy_J += energy
+        self._link_phase[phase] += energy
+
+    def add_collective(self, kind: str, algorithm: str, time_s: float, nbytes: float, energy: float,
+                       phase: str) -> None:
+        """Account one finished collective."""
+        c = self.collectives.get(kind)
+        if c is None:
+            c = self.collectives[kind] = CollectiveSummary(kind)
+        c.calls += 1
+        c.time_s += time_s
+        c.bytes += nbytes
+        c.energy_J += energy
+        c.algorithms[algorithm] += 1
+        c.by_phase_s[phase] += time_s
+
     def _expand(self) -> tuple[dict[tuple[str, int], float], dict[str, float]]:
         layers: dict[tuple[str, int], float] = defaultdict(float)
         kinds: dict[str, float] = defaultdict(float)
@@ -291,6 +414,8 @@ class RunAccumulator:
             for comp, j in energy.items():
                 ph.energy_J[comp] += j * n
                 d.energy_J[comp] += j * n
+            for name, v in self._counters[ck].items():
+                d.counters[name] += v * n
             layers[(phase, layer)] += t * n
             kinds[kind] += t * n
         for phase, j in self._link_phase.items():
@@ -345,4 +470,7 @@ class RunAccumulator:
             self.transfers,
             roofline_ops,
             timeline,
+            self.collectives,
+            self.communication,
+            self.runtime_overhead_s,
         )
