@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.dram import mapping as mp
 from sim.dram.commands import LOG_DTYPE, N_COMMANDS, NAMES
-from sim.dram.kernels import common
+from sim.dram.kernels import _old_common, common
 from sim.dram.result import DramRun
 from sim.dram.spec import DramSpec
 from sim.dram.timing import PROFILES, TimingTable, build_table
@@ -108,51 +108,72 @@ def _addr_keys(values: np.ndarray) -> np.ndarray:
 def _run_kernel(spec: DramSpec, profile: str, arrive: np.ndarray, coords: tuple, row: np.ndarray,
                 col: np.ndarray, isw: np.ndarray, akey: np.ndarray, table: TimingTable,
                 log_on: bool, idle_skip: bool = True) -> tuple:
+    """Run the profile's kernel; returns (rd, bk, rk) device state, per-request arrays, log, counters."""
     U, R, NBK, BPG = _geometry(spec, profile)
-    st = common.new_state(U, R, NBK, BPG)
-    geo = common.geometry(R, NBK, BPG)
-    lg, lg_n = common.new_log(log_on, 4 * arrive.size + 64)
-    tb = common.table_arrays(table)
+    n = arrive.size
     t, c = spec.timing, spec.controller
     kunit, krank, kbank = coords
     knb = krank * NBK + kbank
     mode, interval = _refresh_interval(spec, profile)
+    lg, lg_n = common.new_log(log_on, 4 * n + 64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    done = np.full(n, -1, dtype=np.int64)
+    cls = np.full(n, -1, dtype=np.int64)
+    nkeys = int(akey.max()) + 1 if n else 1
     if profile == "ramulator2":
         from sim.dram.kernels import ramulator2 as k
+        rd, bk, rk = common.new_state(U, R, NBK, BPG)
+        gm = common.geometry(U, R, NBK, BPG, t.tRFC, 0)
         qa = 32
-        out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
-                    int(c.read_queue), int(c.write_queue), qa,
-                    float(c.write_high * c.write_queue), float(c.write_low * c.write_queue),
-                    int(t.CL + t.tBL), int(interval if mode else 0), int(t.tRFC), *st, *tb, *geo,
-                    log_on, lg, lg_n, idle_skip)
-        stamp, done, cls, lg, end, unfinished, fwd = out
+        hi = float(c.write_high * c.write_queue)
+        lo = float(c.write_low * c.write_queue)
+        pr = np.array([c.read_queue, c.write_queue, qa, int(np.floor(hi)), int(np.ceil(lo)), t.CL + t.tBL,
+                       interval if mode else 0, int(log_on), int(idle_skip)], dtype=np.int64)
+        sid, snb, slb, sver, us, pb, wcnt = k.workspace(nkeys, U, int(c.read_queue), int(c.write_queue), qa)
+        lg, fwd = k.run(arrive, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, pb, wcnt,
+                        rd, bk, rk, common.pack_table(table), gm, pr, lg, lg_n)
         extra = {"forwarded": int(fwd)}
-    elif profile == "dramsim3":
-        from sim.dram.kernels import dramsim3 as k
-        std = spec.org.standard.upper()
-        dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
-        close = c.page_policy == "closed"
-        out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
-                    int(c.read_queue), int(c.write_queue), int(c.cmd_queue_size),
-                    int(t.RL + t.tBL), int(mode), int(interval), int(t.tRFC), bool(dual), bool(close),
-                    *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
-        stamp, done, cls, lg, end, unfinished, merged, undrained, fwd = out
-        extra = {"merged": int(merged), "forwarded": int(fwd), "writes_undrained": int(undrained)}
+        st = (rd, bk, rk)
     else:
-        from sim.dram.kernels import default as k
-        pol = {"open": 0, "closed": 1, "timeout": 2}[c.page_policy]
-        sched = {"frfcfs": 0, "fcfs": 1}[c.scheduler]
-        std = spec.org.standard.upper()
-        dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
-        hi = max(1, int(np.ceil(c.write_high * c.write_queue)))
-        lo = int(np.floor(c.write_low * c.write_queue))
-        out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
-                    int(c.read_queue), int(c.write_queue), hi, lo, int(sched), int(pol),
-                    int(c.page_timeout), int(t.RL + t.tBL), int(mode), int(interval),
-                    int(t.tRFC), int(t.tRFCpb), bool(dual), *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
-        stamp, done, cls, lg, end, unfinished, merged, fwd = out
-        extra = {"merged": int(merged), "forwarded": int(fwd)}
-    return st, stamp, done, cls, lg, lg_n, int(end), int(unfinished), extra
+        st = _old_common.new_state(U, R, NBK, BPG)
+        geo = _old_common.geometry(R, NBK, BPG)
+        tb = _old_common.table_arrays(table)
+        if profile == "dramsim3":
+            from sim.dram.kernels import dramsim3 as k
+            std = spec.org.standard.upper()
+            dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
+            close = c.page_policy == "closed"
+            out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
+                        int(c.read_queue), int(c.write_queue), int(c.cmd_queue_size),
+                        int(t.RL + t.tBL), int(mode), int(interval), int(t.tRFC), bool(dual), bool(close),
+                        *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
+            stamp, done, cls, lg, end, unfinished, merged, undrained, fwd = out
+            extra = {"merged": int(merged), "forwarded": int(fwd), "writes_undrained": int(undrained)}
+        else:
+            from sim.dram.kernels import default as k
+            pol = {"open": 0, "closed": 1, "timeout": 2}[c.page_policy]
+            sched = {"frfcfs": 0, "fcfs": 1}[c.scheduler]
+            std = spec.org.standard.upper()
+            dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
+            hi = max(1, int(np.ceil(c.write_high * c.write_queue)))
+            lo = int(np.floor(c.write_low * c.write_queue))
+            out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
+                        int(c.read_queue), int(c.write_queue), hi, lo, int(sched), int(pol),
+                        int(c.page_timeout), int(t.RL + t.tBL), int(mode), int(interval),
+                        int(t.tRFC), int(t.tRFCpb), bool(dual), *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
+            stamp, done, cls, lg, end, unfinished, merged, fwd = out
+            extra = {"merged": int(merged), "forwarded": int(fwd)}
+        # old layout -> new (rd, bk, rk)
+        ready, obk, ork, _hist, ocounts = st
+        _, bk, rk = common.new_state(U, R, NBK, BPG)
+        bk.reshape(-1, common.BKW)[:, :2] = obk.reshape(-1, 2)
+        rk.reshape(-1, common.RKW)[:, :5] = ork.reshape(U * R, 5)
+        rk.reshape(-1, common.RKW)[:, common.CNT:] = ocounts.reshape(U * R, -1)
+        st = (ready, bk, rk)
+    end = int(done.max()) if n else 0
+    end = max(end, 0)
+    unfinished = int(np.sum(done < 0))
+    return st, stamp, done, cls, lg, lg_n, end, unfinished, extra
 
 
 def _check_profile(spec: DramSpec) -> str:
@@ -229,12 +250,13 @@ def _simulate(spec: DramSpec, arrive: np.ndarray, addr: np.ndarray, is_write: np
     st, stamp, done, cls, lg, lg_n, end, unfinished, extra = _run_kernel(
         spec, profile, a, coords, dec.row, dec.column, isw, akey, table, log_commands, idle_skip)
     wall = time.perf_counter() - t0
+    U, R = _geometry(spec, profile)[:2]
     common.finish_active(st[2], end)
     n = a.size
     reads = int(n - w.sum())
     rmask = (~w) & (done >= 0)
     lat = (done[rmask] - stamp[rmask]).astype(np.int64)
-    cmd_counts = _to_external(spec, profile, st[4].copy())
+    cmd_counts = _to_external(spec, profile, common.counts(st[2], U, R))
     commands = {NAMES[c]: int(cmd_counts[..., c].sum()) for c in NAMES}
     log = None
     if log_commands:
@@ -244,8 +266,8 @@ def _simulate(spec: DramSpec, arrive: np.ndarray, addr: np.ndarray, is_write: np
         tCK_ns=spec.timing.tCK_ns, tx_bytes=mapping.tx_bytes, read_latencies=lat,
         row_hits=int(np.sum(cls == 0)), row_misses=int(np.sum(cls == 1)), row_conflicts=int(np.sum(cls == 2)),
         commands=commands, cmd_counts=cmd_counts,
-        rank_active_cycles=_to_external(spec, profile, st[2][:, :, common.ACTIVE].copy()),
-        rank_refresh_cycles=_to_external(spec, profile, st[2][:, :, common.REF_BUSY].copy()),
+        rank_active_cycles=_to_external(spec, profile, common.rank_column(st[2], common.ACTIVE, U, R)),
+        rank_refresh_cycles=_to_external(spec, profile, common.rank_column(st[2], common.REF_BUSY, U, R)),
         accept_cycles=stamp, done_cycles=done, unfinished=int(unfinished),
         forwarded_reads=int(extra.pop("forwarded", 0)), merged_requests=int(extra.pop("merged", 0)),
         command_log=log, sim_wall_s=wall if timed else 0.0,

@@ -10,7 +10,8 @@ identically the importer reproduces what DRAMsim3 *uses*, not what the file says
 * ``burst_cycle`` (our tBL) is BL/2, except GDDR5 BL/4, GDDR5X BL/8, GDDR6 BL/16.
 * Columns are normalised internally: x BL for GDDR, x 2 for HBM. ``org.columns`` keeps the ``.ini``
   value; the engine's ``dramsim3`` address rule applies the same factor (rank size is computed here
-  with the normalised count, as DRAMsim3 does).
+  with the normalised count, as DRAMsim3 does), and ``org.column_scale`` records it so that row size
+  and capacity (and the other profiles' address rule) match DRAMsim3's.
 * ``bankgroup_enable = false`` folds all banks into one group, and then the ``_L`` timings
   (tCCD_L, tWTR_L, tRRD_L) are replaced by their ``_S`` values.
 * The number of ranks comes from ``channel_size`` (MB) / rank size; when the rank is larger than
@@ -205,12 +206,14 @@ def import_dramsim3(path: str | Path) -> ImportResult:
     # DRAMsim3 normalises "columns" (x BL for GDDR, x 2 for HBM) before sizing ranks and splitting
     # addresses. org.columns keeps the .ini value: the engine's dramsim3 address rule
     # (sim.dram.mapping, rule "dramsim3") applies the same normalisation.
-    norm_columns = columns * (bl if is_gddr else 2 if is_hbm else 1)
+    column_scale = bl if is_gddr else 2 if is_hbm else 1
+    norm_columns = columns * column_scale
     if norm_columns != columns:
         tx = bus_width_of(ini) // 8 * bl
-        notes.append(f"DRAMsim3 normalises columns x {norm_columns // columns}: {columns} -> {norm_columns} "
+        notes.append(f"DRAMsim3 normalises columns x {column_scale}: {columns} -> {norm_columns} "
                      f"({norm_columns // bl} accesses of {tx} B per row); org.columns keeps {columns} and "
-                     f"the dramsim3 address rule applies the factor")
+                     f"the dramsim3 address rule applies the factor (org.column_scale "
+                     f"{column_scale} keeps the capacity DRAMsim3's under every profile)")
     if is_hbm and _bool(ini, "dram_structure", "hbm_dual_cmd", True):
         notes.append("protocol HBM: dual command issue (one row + one column command per cycle) is on")
 
@@ -289,7 +292,8 @@ def import_dramsim3(path: str | Path) -> ImportResult:
         "standard": standard,
         "org": {"channels": channels, "pseudo_channels": 1, "ranks": ranks, "bankgroups": bankgroups,
                 "banks_per_group": banks_per_group, "rows": rows, "columns": columns,
-                "device_width": device_width, "bus_width": bus_width, "burst_length": bl},
+                "device_width": device_width, "bus_width": bus_width, "burst_length": bl,
+                "column_scale": column_scale},
         "timing": timing,
         "power": power,
         "controller": {"address_mapping": mapping, "scheduler": "frfcfs", "page_policy": _PAGE[page],
@@ -301,7 +305,8 @@ def import_dramsim3(path: str | Path) -> ImportResult:
         "org.channels": ("system", "channels"), "org.ranks": ("system", "channel_size"),
         "org.bankgroups": ("dram_structure", "bankgroups"),
         "org.banks_per_group": ("dram_structure", "banks_per_group"), "org.rows": ("dram_structure", "rows"),
-        "org.columns": ("dram_structure", "columns"), "org.device_width": ("dram_structure", "device_width"),
+        "org.columns": ("dram_structure", "columns"), "org.column_scale": ("dram_structure", "protocol"),
+        "org.device_width": ("dram_structure", "device_width"),
         "org.bus_width": ("system", "bus_width"), "org.burst_length": ("dram_structure", "BL"),
         "controller.address_mapping": ("system", "address_mapping"),
         "standard": ("dram_structure", "protocol"),

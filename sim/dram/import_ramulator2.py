@@ -14,7 +14,9 @@ Ramulator derives:
   which HBM2 does not have, so **HBM2 is never refreshed** (``refresh: none``).
 * HBM2 transaction size = prefetch (2) x ``channel_width`` (default 64) / 8 = 16 B; ``channel_width:
   256`` gives 64 B. nRTPS and nRTPL both constrain RD->PRE in a bank, so the effective tRTP is nRTPL.
-* Rank switching uses nCS (our tRTRS).
+* Rank switching uses nCS (our tRTRS, 2; HBM2 has no rank level and carries the same 2).
+* Only the open row policy is reproduced: ClosedRowPolicy with its default cap of 10^7 column accesses
+  per bank is an open page and imports as ``open``; a smaller ``cap`` is refused.
 * RoBaRaCoCh puts (LSB first) channel, column, then the levels below the channel up to the row:
   DDR4 MSB->LSB ``ro ba bg ra co ch``, HBM2 ``ro ba bg pc co ch``.
 """
@@ -106,6 +108,10 @@ _LEVELS = {"DDR4": ("channel", "rank", "bankgroup", "bank", "row", "column"),
 _FIELD = {"channel": "ch", "rank": "ra", "pseudochannel": "pc", "bankgroup": "bg", "bank": "ba",
           "row": "ro", "column": "co"}
 _PREFETCH = {"DDR4": 8, "HBM2": 2}
+#: ClosedRowPolicy's default ``cap`` (column accesses to a bank before it is closed).
+_CLOSED_ROW_DEFAULT_CAP = 10_000_000
+#: Ramulator's DDR4 nCS (rank switch); its HBM2 model has no rank level, tRTRS carries the same value.
+_NCS = 2
 
 
 def jedec_rounding(t_ns: float, tck_ps: int) -> int:
@@ -244,11 +250,21 @@ def import_ramulator2(path: str | Path, data: dict[str, Any] | None = None) -> I
         raise ConfigError("scheduler not supported", file=where, key="MemorySystem.Controller.Scheduler.impl",
                           value=sched, expected="FRFCFS")
     row_policy = _impl(ctrl, where, "RowPolicy") or "OpenRowPolicy"
-    page = {"OpenRowPolicy": "open", "ClosedRowPolicy": "closed"}.get(row_policy)
-    if page is None:
+    if row_policy not in ("OpenRowPolicy", "ClosedRowPolicy"):
         raise ConfigError("row policy not supported", file=where,
                           key="MemorySystem.Controller.RowPolicy.impl", value=row_policy,
                           expected="OpenRowPolicy or ClosedRowPolicy")
+    if row_policy == "ClosedRowPolicy":
+        # Ramulator's ClosedRowPolicy closes a bank only after `cap` column accesses (default 10^7), so by
+        # default it behaves as an open page; a small cap is not reproduced by the ramulator2 profile.
+        cap = ctrl["RowPolicy"].get("cap", _CLOSED_ROW_DEFAULT_CAP)
+        if int(cap) < _CLOSED_ROW_DEFAULT_CAP:
+            raise ConfigError("ClosedRowPolicy with a small cap is not reproduced (the ramulator2 profile has "
+                              "the open row policy only)", file=where,
+                              key="MemorySystem.Controller.RowPolicy.cap", value=cap,
+                              expected=f"no cap (Ramulator's default {_CLOSED_ROW_DEFAULT_CAP}) or OpenRowPolicy")
+        notes.append(f"ClosedRowPolicy closes a bank only after {int(cap)} column accesses: an open page")
+    page = "open"
     refresh_impl = _impl(ctrl, where, "RefreshManager")
     if refresh_impl not in (None, "AllBank"):
         raise ConfigError("refresh manager not supported", file=where,
@@ -288,7 +304,7 @@ def import_ramulator2(path: str | Path, data: dict[str, Any] | None = None) -> I
         rtp = max(vals["nRTPS"], vals["nRTPL"])
         notes.append(f"nRTPS {vals['nRTPS']} and nRTPL {vals['nRTPL']} both apply to RD->PRE in a bank: "
                      f"tRTP = {rtp}")
-        timing = {**common, "tRCD_RD": vals["nRCDRD"], "tRCD_WR": vals["nRCDWR"], "tRTP": rtp, "tRTRS": 1}
+        timing = {**common, "tRCD_RD": vals["nRCDRD"], "tRCD_WR": vals["nRCDWR"], "tRTP": rtp, "tRTRS": _NCS}
     if timing["tRC"] < timing["tRAS"] + timing["tRP"]:
         timing["allow_short_tRC"] = True
         bound = timing["tRAS"] + timing["tRP"]

@@ -18,7 +18,9 @@ The exact rule (all in bytes / bits):
 Rule variants (``rule``):
 
 * ``"linear"`` (profiles ``default`` and ``ramulator2``): ``shift = log2(tx_bytes)`` with
-  ``tx_bytes = bus_width_bits / 8 * burst_length``; column bits = ``log2(columns / burst_length)``.
+  ``tx_bytes = bus_width_bits / 8 * burst_length``; column bits =
+  ``log2(columns * column_scale / burst_length)`` (``column_scale`` is 1 except for DRAMsim3 imports,
+  whose rows then hold as many accesses as in DRAMsim3).
   This is Ramulator 2.0's rule (``tx = prefetch * channel_width / 8``; column bits minus the
   prefetch bits), so an HBM2 spec with a 64-bit pseudo-channel and prefetch 2 has 16 B
   transactions, and with RoBaRaCoCh address bits 4-6 select the channel, as in Ramulator.
@@ -148,7 +150,7 @@ def build_mapping(spec: DramSpec, rule: str | None = None) -> AddressMapping:
     rule = rule or default_rule(spec)
     if rule == "linear":
         shift = _log2(o.tx_bytes, "tx_bytes")
-        col_bits = _log2(o.columns, "columns") - _log2(o.burst_length, "burst_length")
+        col_bits = _log2(o.columns * o.column_scale, "columns") - _log2(o.burst_length, "burst_length")
     elif rule == "dramsim3":
         std = o.standard.upper()
         norm = o.burst_length if std.startswith("GDDR") else 2 if std.startswith("HBM") else 1

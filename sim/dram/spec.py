@@ -14,6 +14,8 @@ Conventions
   pseudo-channel in that case.
 * ``columns`` counts device columns per row (as the datasheets do). One access (burst) covers
   ``burst_length`` columns and moves ``tx_bytes = bus_width_bits / 8 * burst_length`` bytes.
+  DRAMsim3 imports keep the raw ``.ini`` count and set ``column_scale`` (DRAMsim3's internal x BL /
+  x 2 normalisation), so a row holds ``columns * column_scale / burst_length`` accesses.
 * Timings are integers in cycles of the memory command clock (tCK). ``tBL`` is the number of cycles
   the data bus is busy for one burst (BL/2 for DDR, BL/4 for GDDR6 at WCK=4xCK, etc.).
 """
@@ -40,6 +42,9 @@ class DramOrg:
     device_width: int = 8         #: DQ bits per device (x4/x8/x16/x128)
     bus_width_bits: int = 64      #: data-bus width per (pseudo-)channel, bits
     burst_length: int = 8         #: columns per access (BL)
+    #: device columns per configured column: DRAMsim3 normalises a raw ``.ini`` column count internally
+    #: (x BL for GDDR, x 2 for HBM), so its imports keep ``columns`` raw and set this factor; 1 otherwise
+    column_scale: int = 1
 
     @property
     def banks(self) -> int:
@@ -54,7 +59,7 @@ class DramOrg:
     @property
     def row_bytes(self) -> int:
         """Bytes of one row across the devices of a rank (page size seen by the controller), bytes."""
-        return self.columns * self.bus_width_bits // 8
+        return self.columns * self.column_scale * self.bus_width_bits // 8
 
     @property
     def units(self) -> int:

@@ -349,7 +349,7 @@ class Simulator:
             for d in op.deps:
                 src = self.loc[d]
                 prod = in_step.get(d)
-                cdev = self.coll_devs.get(d)
+                cdev = self.coll_devs.get(d) if self.coll_devs else None
                 if cdev is not None and dev in cdev:  # a collective's result, here on this device
                     waits.append((d, dev))
                     blocking = True

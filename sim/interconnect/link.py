@@ -2,9 +2,9 @@
 
 A :class:`LinkModel` is built from a validated :class:`~sim.config.hardware.LinkConfig` and the number
 of parallel links (``count`` in the system file). The replay engine (:mod:`sim.engine`) owns the
-queues; a model only answers "how long does this transfer occupy the link" and "how many joules".
-Models are registered by name in :data:`LINK_MODELS` (the ``model:`` key of a system link); the
-interconnect issue adds packetised and topology-aware models here.
+queues (:mod:`sim.interconnect.contention`); a model only answers "how long does a transfer take", "how
+long does it occupy the sender" (serialisation) and "how many joules". Models are registered by name in
+:data:`LINK_MODELS` (the ``model:`` key of a system link or topology entry).
 
 ``simple`` (the default)::
 
@@ -40,7 +40,12 @@ class LinkModel(ABC):
 
     @abstractmethod
     def transfer_time(self, nbytes: float) -> float:
-        """Seconds a transfer of ``nbytes`` occupies the link (latency included)."""
+        """Seconds from the first byte sent to the last byte received, alone on the link (latency included)."""
+
+    def serialization_time(self, nbytes: float) -> float:
+        """Seconds ``nbytes`` occupy the sending side (the link is free again after it; the latency is
+        flight time that other messages overlap). Default: :meth:`transfer_time` less the latency."""
+        return max(0.0, self.transfer_time(nbytes) - self.config.latency)
 
     def energy(self, nbytes: float) -> float:
         """Joules to move ``nbytes``."""
@@ -56,6 +61,13 @@ class SimpleLink(LinkModel):
             return 0.0
         c = self.config
         return c.latency + nbytes / (c.bandwidth * c.efficiency * self.count)
+
+    def serialization_time(self, nbytes: float) -> float:
+        """``bytes / (bandwidth x efficiency x count)``, s."""
+        if nbytes <= 0:
+            return 0.0
+        c = self.config
+        return nbytes / (c.bandwidth * c.efficiency * self.count)
 
 
 LINK_MODELS: dict[str, Callable[[LinkConfig, int], LinkModel]] = {"simple": SimpleLink}

@@ -6,6 +6,12 @@ layer by layer, so only one layer of one step is ever held in memory.
 
 Accounting rules (what each op reads, writes and computes) follow a :class:`Conventions` preset; the
 formulas are listed per op in docs/conventions.md.
+
+Parallel runs (a :class:`~sim.workload.parallel.Parallel` split): every op is emitted once per parallel
+rank that runs it (``Op.rank``), with the shapes of that rank's shard, and ``collective`` ops join the
+ranks (tensor-parallel all-reduces, expert-parallel all-to-alls, the LM head's all-gather); see
+:mod:`sim.workload.parallel`. Internally every value is a *handle*: the tuple of op ids that hold it, one
+per rank of the builder (a single id, rank -1, for an unsplit run).
 """
 
 from __future__ import annotations
@@ -14,12 +20,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sim.errors import ConfigError
 from sim.workload.conventions import Conventions, get_conventions
 from sim.workload.dtypes import DTypes, nbytes
 from sim.workload.models import ModelSpec, load_model
-from sim.workload.routing import RoutingSource, get_routing
+from sim.workload.parallel import Parallel
+from sim.workload.routing import Routing, RoutingSource, expected_distinct, get_routing
 from sim.workload.trace import Op, Shape
+
+H = tuple[int, ...]  # a handle: one op id per rank of the builder (-1: none)
+UNSPLIT = Parallel()
 
 PHASES = ("prefill", "decode")
 
@@ -44,6 +56,11 @@ class _Ctx:
     tq: int  # new tokens per sequence
     cached: int  # tokens already in the KV cache before this step
     lkv: int  # keys each new token attends over
+    par: Parallel = UNSPLIT
+    full: ModelSpec | None = None  # the unsplit model (m is one tensor-parallel rank's shard)
+    mb: int = 0  # micro-batch index
+    kv_out: dict | None = None  # prefill of disaggregated serving: (micro-batch, layer) -> KV handle
+    kv_in: dict | None = None  # first decode step: (micro-batch, layer) -> the prefill's KV handle
 
     @property
     def rows(self) -> int:
@@ -58,37 +75,92 @@ class _Ctx:
 
 
 class _Builder:
-    """Emits ops of one step with consecutive ids; ops collect in ``buf`` until drained."""
+    """Emits ops of one step with consecutive ids; ops collect in ``buf`` until drained.
 
-    def __init__(self, ctx: _Ctx, next_id: int) -> None:
+    ``ranks`` are the parallel ranks the builder emits for (``(-1,)``: an unsplit run); ``stage`` the
+    pipeline stage. Every method takes and returns handles (one op id per rank).
+    """
+
+    def __init__(self, ctx: _Ctx, next_id: int, ranks: tuple[int, ...] = (-1,), stage: int = 0) -> None:
         self.x = ctx
         self.next_id = next_id
         self.buf: list[Op] = []
         self.fused = ctx.c.fused
+        self.ranks = ranks
+        self.stage = stage
+        self.none: H = (-1,) * len(ranks)
 
     # ------------------------------------------------------------------ primitives
-    def emit(self, name: str, kind: str, layer: int, shape: Shape, flops: int, deps: tuple[int, ...], *,
+    def emit(self, name: str, kind: str, layer: int, shape: Shape, flops: int, deps: tuple[H, ...], *,
              lw: int = 0, la: int = 0, sa: int = 0, lk: int = 0, sk: int = 0, lw_bytes: int | None = None,
-             expert: int | None = None, experts_active: float | None = None) -> int:
-        """Append an op; traffic arguments are element counts (weights, activations, KV)."""
+             expert: int | None = None, experts_active: float | None = None) -> H:
+        """Append the op on every rank; traffic arguments are element counts (weights, activations, KV)."""
         x = self.x
         dt = x.dt
-        op = Op(
-            id=self.next_id, name=name, kind=kind, phase=x.phase, step=x.step, layer=layer, shape=shape,
-            dtypes=dt, flops=int(flops),
-            load_weight_bytes=nbytes(lw, dt.w) if lw_bytes is None else lw_bytes,
-            load_act_bytes=nbytes(la, dt.a), store_act_bytes=nbytes(sa, dt.a),
-            load_kv_bytes=nbytes(lk, dt.k), store_kv_bytes=nbytes(sk, dt.k),
-            deps=tuple(d for d in deps if d >= 0), batch=x.batch, tokens=x.tq, kv_len=x.lkv,
-            heads=x.m.heads, expert=expert, experts_active=experts_active,
-        )
-        self.buf.append(op)
-        self.next_id += 1
-        return op.id
+        lwb = nbytes(lw, dt.w) if lw_bytes is None else lw_bytes
+        lab, sab, lkb, skb = nbytes(la, dt.a), nbytes(sa, dt.a), nbytes(lk, dt.k), nbytes(sk, dt.k)
+        if len(self.ranks) == 1:  # the common case: one rank (or an unsplit run)
+            oid = self.next_id
+            self.buf.append(Op(
+                id=oid, name=name, kind=kind, phase=x.phase, step=x.step, layer=layer, shape=shape,
+                dtypes=dt, flops=int(flops), load_weight_bytes=lwb, load_act_bytes=lab, store_act_bytes=sab,
+                load_kv_bytes=lkb, store_kv_bytes=skb, deps=tuple([h[0] for h in deps if h[0] >= 0]),
+                batch=x.batch, tokens=x.tq, kv_len=x.lkv, heads=x.m.heads, expert=expert,
+                experts_active=experts_active, rank=self.ranks[0],
+            ))
+            self.next_id = oid + 1
+            return (oid,)
+        out = []
+        for i, r in enumerate(self.ranks):
+            op = Op(
+                id=self.next_id, name=name, kind=kind, phase=x.phase, step=x.step, layer=layer, shape=shape,
+                dtypes=dt, flops=int(flops), load_weight_bytes=lwb, load_act_bytes=lab, store_act_bytes=sab,
+                load_kv_bytes=lkb, store_kv_bytes=skb, deps=tuple(h[i] for h in deps if h[i] >= 0),
+                batch=x.batch, tokens=x.tq, kv_len=x.lkv, heads=x.m.heads, expert=expert,
+                experts_active=experts_active, rank=r,
+            )
+            self.buf.append(op)
+            out.append(self.next_id)
+            self.next_id += 1
+        return tuple(out)
 
-    def linear(self, name: str, layer: int, rows: int, n: int, k: int, deps: tuple[int, ...], *,
+    def collective(self, name: str, coll: str, layer: int, elements: int, inp: tuple[H, ...],
+                   groups: list[tuple[int, ...]], matrix: tuple[int, ...] = ()) -> H:
+        """One ``coll`` op per group (its ranks' ``inp`` ops as deps); returns the handle of the results."""
+        x = self.x
+        pos = {r: i for i, r in enumerate(self.ranks)}
+        out = list(self.none)
+        for g in groups:
+            here = [pos[r] for r in g if r in pos]
+            if not here:
+                continue
+            deps = tuple(sorted({h[i] for h in inp for i in here if h[i] >= 0}))
+            op = Op(id=self.next_id, name=name, kind="collective", phase=x.phase, step=x.step, layer=layer,
+                    shape=Shape(elements=int(elements)), dtypes=x.dt, flops=0, deps=deps, batch=x.batch,
+                    tokens=x.tq, kv_len=x.lkv, heads=x.m.heads, rank=g[0], collective=coll, group=tuple(g),
+                    matrix=matrix)
+            self.buf.append(op)
+            for i in here:
+                out[i] = self.next_id
+            self.next_id += 1
+        return tuple(out)
+
+    def tp_groups(self) -> list[tuple[int, ...]]:
+        """The tensor-parallel groups of this stage (one per replica)."""
+        par = self.x.par
+        if par.symmetric:
+            return [par.tp_group(self.stage, 0)]
+        return [par.tp_group(self.stage, d) for d in range(par.dp)]
+
+    def all_reduce(self, name: str, layer: int, h: H) -> H:
+        """Sum a row-parallel output over the tensor-parallel ranks (rows x hidden elements)."""
+        if self.x.par.tp == 1:
+            return h
+        return self.collective(name, "all_reduce", layer, self.x.rows * self.x.m.hidden, (h,), self.tp_groups())
+
+    def linear(self, name: str, layer: int, rows: int, n: int, k: int, deps: tuple[H, ...], *,
                bias: bool = False, store: bool = True, count: int = 1, kind: str = "linear",
-               expert: int | None = None, experts_active: float | None = None, sk: int = 0) -> int:
+               expert: int | None = None, experts_active: float | None = None, sk: int = 0) -> H:
         """A GEMM ``count`` x (rows x k)·(k x n) reading its input and (if ``store``) writing its output."""
         with_bias = bias and self.x.c.bias
         flops = 2 * rows * n * k * count + (rows * n * count if with_bias else 0)
@@ -101,16 +173,16 @@ class _Builder:
                          sk=sk, expert=expert, experts_active=experts_active)
 
     def pointwise(self, name: str, kind: str, layer: int, elements: int, ops_per_elem: int,
-                  deps: tuple[int, ...], *, reads: int, writes: int, fused_reads: int = 0,
+                  deps: tuple[H, ...], *, reads: int, writes: int, fused_reads: int = 0,
                   fused_writes: int = 0, flops: int | None = None, expert: int | None = None,
-                  experts_active: float | None = None) -> int:
+                  experts_active: float | None = None) -> H:
         """A non-GEMM op; traffic differs between "every_op" (reads/writes) and "fused" (fused_*)."""
         la, sa = (fused_reads, fused_writes) if self.fused else (reads, writes)
         f = elements * ops_per_elem if flops is None else flops
         return self.emit(name, kind, layer, Shape(elements=elements), f, deps, la=la, sa=sa,
                          expert=expert, experts_active=experts_active)
 
-    def norm(self, name: str, layer: int, elements: int, deps: tuple[int, ...]) -> int:
+    def norm(self, name: str, layer: int, elements: int, deps: tuple[H, ...]) -> H:
         c = self.x.c
         per = c.layernorm_ops if self.x.m.norm == "layernorm" else c.rmsnorm_ops
         return self.pointwise(name, "norm", layer, elements, per, deps, reads=elements, writes=elements)
@@ -121,7 +193,7 @@ class _Builder:
         return per + (c.gate_mul_ops if m.gated_ffn else 0)
 
     # ------------------------------------------------------------------ model parts
-    def embedding(self, deps: tuple[int, ...]) -> int:
+    def embedding(self, deps: tuple[H, ...]) -> H:
         x, m, c = self.x, self.x.m, self.x.c
         r, h = x.rows, m.hidden
         e = m.embed_proj_dim or h
@@ -136,7 +208,7 @@ class _Builder:
             last = self.norm("embed.norm", -1, r * h, (last,))
         return last
 
-    def attention(self, L: int, inp: int) -> int:
+    def attention(self, L: int, inp: H) -> H:
         if self.x.m.is_mla:
             return self.mla(L, inp)
         x, m, c = self.x, self.x.m, self.x.c
@@ -161,19 +233,22 @@ class _Builder:
         if not kv_direct:
             kv_src = self.emit(p + "kv_write", "kv_write", L, Shape(elements=2 * kv_out), 0, (*qk, v),
                                la=0 if self.fused else 2 * kv_out, sk=2 * kv_out)
+        if x.kv_out is not None:
+            x.kv_out[(x.mb, L)] = kv_src
         q_heads = Hk if (x.phase == "prefill" and c.prefill_q_kv_heads) else H  # LLM-Viewer quirk
         kv_read = x.batch * x.lkv * Hk * d
         return self._core(L, p, (*qk, kv_src), H, Hk, d, d, q_read=r * q_heads * d,
                           k_kv=kv_read, v_kv=kv_read)
 
-    def _core(self, L: int, p: str, deps: tuple[int, ...], H: int, Hk: int, dqk: int, dv: int, *,
-              q_read: int, k_kv: int, v_kv: int, k_act: int = 0, v_act: int = 0) -> int:
+    def _core(self, L: int, p: str, deps: tuple[H, ...], H: int, Hk: int, dqk: int, dv: int, *,
+              q_read: int, k_kv: int, v_kv: int, k_act: int = 0, v_act: int = 0) -> H:
         """Scores, positional bias, softmax and context; returns the context op id."""
         x, m, c = self.x, self.x.m, self.x.c
         g = H // Hk
         s = x.batch * H * x.pairs  # score elements
+        kv_prev = (x.kv_in[(x.mb, L)],) if x.kv_in is not None and (x.mb, L) in x.kv_in else ()
         score = self.emit(p + "score", "attn_score", L, Shape(m=g * x.tq, n=x.lkv, k=dqk, count=x.batch * Hk),
-                          2 * s * dqk, deps, la=q_read + k_act, sa=0 if self.fused else s, lk=k_kv)
+                          2 * s * dqk, deps + kv_prev, la=q_read + k_act, sa=0 if self.fused else s, lk=k_kv)
         last = score
         if m.positions == "alibi" and c.positional:
             last = self.pointwise(p + "alibi", "positional", L, s, c.alibi_ops, (last,), reads=s, writes=s)
@@ -182,7 +257,7 @@ class _Builder:
         return self.emit(p + "context", "attn_context", L, shape, 2 * s * dv, (last, *deps[-1:]),
                          la=v_act + (0 if self.fused else s), sa=x.rows * H * dv, lk=v_kv)
 
-    def mla(self, L: int, inp: int) -> int:
+    def mla(self, L: int, inp: H) -> H:
         """DeepSeek multi-head latent attention (cache: kv_lora_rank + rope dims per token)."""
         x, m, c = self.x, self.x.m, self.x.c
         r, h, H, B = x.rows, m.hidden, m.heads, x.batch
@@ -205,6 +280,8 @@ class _Builder:
                                  reads=n, writes=n),)
         kw = self.emit(p + "kv_write", "kv_write", L, Shape(elements=r * lat), 0, qk,
                        la=0 if self.fused else r * lat, sk=r * lat)
+        if x.kv_out is not None:
+            x.kv_out[(x.mb, L)] = kw
         lkv = x.lkv
         if not c.mla_absorb:
             # naive path: up-project the cached latent of every attended token with kv_b each step
@@ -219,12 +296,13 @@ class _Builder:
                          k_kv=B * lkv * lat, v_kv=0 if self.fused else B * lkv * kvl)
         return self.linear(p + "v_up", L, r, vd, kvl, (ctx,), count=H)
 
-    def out_proj(self, L: int, ctx: int) -> int:
+    def out_proj(self, L: int, ctx: H) -> H:
         m = self.x.m
-        return self.linear(f"layer{L}.attn.o_proj", L, self.x.rows, m.hidden, m.heads * m.v_dim, (ctx,),
-                           bias=m.attn_out_bias)
+        o = self.linear(f"layer{L}.attn.o_proj", L, self.x.rows, m.hidden, m.heads * m.v_dim, (ctx,),
+                        bias=m.attn_out_bias)
+        return self.all_reduce(f"layer{L}.attn.all_reduce", L, o)
 
-    def residual(self, name: str, L: int, deps: tuple[int, ...]) -> int:
+    def residual(self, name: str, L: int, deps: tuple[H, ...]) -> H:
         x, c = self.x, self.x.c
         n = x.rows * x.m.hidden
         operands = len(deps)
@@ -232,9 +310,9 @@ class _Builder:
                               reads=n * (operands if c.residual_reads_all else 1), writes=n,
                               fused_reads=n * (operands - 1), fused_writes=0)
 
-    def mlp(self, L: int, inp: int, rows: int, width: int, prefix: str, *, bias: bool, kind: str = "linear",
+    def mlp(self, L: int, inp: H, rows: int, width: int, prefix: str, *, bias: bool, kind: str = "linear",
             expert: int | None = None, experts_active: float | None = None,
-            extra_deps: tuple[int, ...] = ()) -> int:
+            extra_deps: tuple[H, ...] = ()) -> H:
         """Dense / expert / shared MLP of intermediate ``width`` on ``rows`` rows; returns the last op."""
         m, c = self.x.m, self.x.c
         h = m.hidden
@@ -254,19 +332,32 @@ class _Builder:
                            experts_active=experts_active)
         return self.linear(prefix + "fc2", L, rows, h, width, (a,), **kw)
 
-    def moe(self, L: int, inp: int) -> int:
-        x, m, c = self.x, self.x.m, self.x.c
-        r, h, E, k = x.rows, m.hidden, m.num_experts, m.top_k
-        p = f"layer{L}.moe."
-        gate_w = E * h + (E if m.router_bias else 0)
-        router = self.emit(p + "router", "moe_gate", L, Shape(m=r, n=E, k=h),
-                           2 * r * h * E + c.router_ops * r * E, (inp,), lw=gate_w, la=r * h, sa=r * E)
-        rt = x.routing.route(L, x.step, r, E, k)
-        if rt.counts is not None and (len(rt.counts) != E or sum(rt.counts) != r * k):
+    def route(self, L: int, tokens: int, sequences: int, first: int = 0) -> Routing:
+        """The routing source's decision for ``tokens`` tokens of ``sequences`` sequences in layer ``L``."""
+        x, m = self.x, self.x.m
+        rs = x.routing
+        if getattr(rs, "accepts_sequences", False):
+            rt = rs.route(L, x.step, tokens, m.num_experts, m.top_k, sequences=sequences,  # type: ignore[call-arg]
+                          first_sequence=first)
+        else:
+            rt = rs.route(L, x.step, tokens, m.num_experts, m.top_k)
+        k = rt.top_k
+        if not 1 <= k <= m.num_experts or (rt.counts is not None and (
+                len(rt.counts) != m.num_experts or sum(rt.counts) != tokens * k)):
             raise ConfigError("routing source returned inconsistent counts", key="routing",
-                              value=getattr(x.routing, "name", x.routing),
-                              expected=f"{E} per-expert counts summing to tokens*top_k = {r * k}")
-        outs: list[int] = []
+                              value=getattr(rs, "name", rs),
+                              expected=f"{m.num_experts} per-expert counts summing to tokens*top_k = {tokens * k}")
+        return rt
+
+    def moe(self, L: int, inp: H) -> H:
+        x, m, c = self.x, self.x.m, self.x.c
+        if x.par.ep > 1:
+            return self.moe_ep(L, inp)
+        r, h = x.rows, m.hidden
+        p = f"layer{L}.moe."
+        router = self.router(L, inp)
+        rt = self.route(L, r, x.batch, x.mb * x.batch)
+        outs: list[H] = []
         if rt.counts is not None:
             for e, cnt in enumerate(rt.counts):
                 if cnt:
@@ -277,20 +368,111 @@ class _Builder:
                                  kind="expert_linear", experts_active=rt.distinct, extra_deps=(router,)))
         shared_rows = 0
         if m.shared_expert_ffn:
-            s = self.mlp(L, inp, r, m.shared_expert_ffn, p + "shared.", bias=False)
-            if m.shared_expert_gate:
-                sg = self.linear(p + "shared_gate", L, r, 1, h, (inp,))
-                s = self.pointwise(p + "shared_gate_mul", "elementwise", L, r * h, 0, (s, sg),
-                                   flops=r * h * c.gate_mul_ops + r * c.silu_ops,
-                                   reads=r * h + r, writes=r * h)
-            outs.append(s)
+            outs.append(self.shared(L, inp))
             shared_rows = r
         n = r * h
         return self.emit(p + "combine", "elementwise", L, Shape(elements=n),
                          rt.pairs * h * c.combine_ops + shared_rows * h * c.add_ops, tuple(outs) or (router,),
                          la=(rt.pairs + shared_rows) * h, sa=n)
 
-    def layer(self, L: int, inp: int) -> int:
+    def router(self, L: int, inp: H) -> H:
+        x, m, c = self.x, self.x.m, self.x.c
+        r, h, E = x.rows, m.hidden, m.num_experts
+        gate_w = E * h + (E if m.router_bias else 0)
+        return self.emit(f"layer{L}.moe.router", "moe_gate", L, Shape(m=r, n=E, k=h),
+                         2 * r * h * E + c.router_ops * r * E, (inp,), lw=gate_w, la=r * h, sa=r * E)
+
+    def shared(self, L: int, inp: H) -> H:
+        x, m, c = self.x, self.x.m, self.x.c
+        r, h = x.rows, m.hidden
+        p = f"layer{L}.moe."
+        s = self.mlp(L, inp, r, m.shared_expert_ffn, p + "shared.", bias=False)
+        if m.shared_expert_gate:
+            sg = self.linear(p + "shared_gate", L, r, 1, h, (inp,))
+            s = self.pointwise(p + "shared_gate_mul", "elementwise", L, r * h, 0, (s, sg),
+                               flops=r * h * c.gate_mul_ops + r * c.silu_ops,
+                               reads=r * h + r, writes=r * h)
+        return s
+
+    def moe_ep(self, L: int, inp: H) -> H:
+        """Expert parallelism: route every rank's tokens, all-to-all to the experts' ranks and back."""
+        x, m, c, par = self.x, self.x.m, self.x.c, self.x.par
+        r, h, E = x.rows, m.hidden, m.num_experts
+        W, tp = par.stage_width, par.tp
+        per = E // W
+        p = f"layer{L}.moe."
+        router = self.router(L, inp)
+        total = par.dp * r
+        rt = self.route(L, total, par.dp * x.batch, x.mb * par.dp * x.batch)
+        k = rt.top_k
+        # tokens each stage rank sends: its replica's rows split over the replica's tp ranks
+        src_tokens = np.zeros(W, dtype=np.int64)
+        for d in range(par.dp):
+            for t in range(tp):
+                src_tokens[d * tp + t] = (r * (t + 1)) // tp - (r * t) // tp
+        pairs = np.zeros((W, W))
+        counts = np.zeros((W, per))
+        if rt.assignment is not None:
+            tok = np.arange(total)
+            q = tok % r
+            src = (tok // r) * tp + (q * tp) // r
+            a = np.asarray(rt.assignment)
+            np.add.at(pairs, (np.repeat(src, k), (a // per).ravel()), 1)
+            cnt = np.bincount(a.ravel(), minlength=E)
+            counts = cnt.reshape(W, per)
+            grouped = None
+        else:  # expected routing: every source spreads its pairs evenly
+            pairs = np.repeat((src_tokens * k / W)[:, None], W, axis=1)
+            grouped = (total * k / W, expected_distinct(E, k, total) / W)
+        elems = np.rint(pairs * h).astype(np.int64)
+        groups = [tuple(self.ranks)]
+        dispatch = self.collective(p + "dispatch", "all_to_all", L, int(elems.sum() // W), (router,), groups,
+                                   tuple(int(v) for v in elems.ravel()))
+        saved = (self.ranks, self.none)
+        last: list[H] = []
+        for w, rank in enumerate(saved[0]):
+            self.ranks, self.none = (rank,), (-1,)
+            dep = (dispatch[w],)
+            outs: list[int] = []
+            if grouped is not None:
+                rows = int(round(grouped[0]))
+                if rows:
+                    outs.append(self.mlp(L, dep, rows, m.expert_ffn, f"{p}experts.", bias=False,
+                                         kind="expert_linear", experts_active=grouped[1])[0])
+            else:
+                for j in range(per):
+                    cnt_e = int(counts[w][j])
+                    if cnt_e:
+                        e = w * per + j
+                        outs.append(self.mlp(L, dep, cnt_e, m.expert_ffn, f"{p}expert{e}.", bias=False,
+                                             kind="expert_linear", expert=e)[0])
+            for o in outs or [dispatch[w]]:
+                hnd = [-1] * len(saved[0])
+                hnd[w] = o
+                last.append(tuple(hnd))
+        self.ranks, self.none = saved
+        back = tuple(int(v) for v in elems.T.ravel())
+        combine = self.collective(p + "combine_all_to_all", "all_to_all", L, int(elems.sum() // W), tuple(last),
+                                  groups, back)
+        shared = None
+        if m.shared_expert_ffn:
+            shared = self.all_reduce(p + "shared.all_reduce", L, self.shared(L, inp))
+        outs_h = []
+        for w, rank in enumerate(saved[0]):
+            self.ranks, self.none = (rank,), (-1,)
+            rows = int(src_tokens[w])
+            deps: tuple[H, ...] = ((combine[w],),) + (((shared[w],),) if shared is not None else ())
+            sr = rows if shared is not None else 0
+            outs_h.append(self.emit(p + "combine", "elementwise", L, Shape(elements=max(1, rows) * h),
+                                    rows * k * h * c.combine_ops + sr * h * c.add_ops, deps,
+                                    la=(rows * k + sr) * h, sa=rows * h)[0])
+        self.ranks, self.none = saved
+        out = tuple(outs_h)
+        if tp > 1:
+            out = self.collective(p + "all_gather", "all_gather", L, r * h, (out,), self.tp_groups())
+        return out
+
+    def layer(self, L: int, inp: H) -> H:
         m = self.x.m
         n = self.x.rows * m.hidden
         n1 = self.norm(f"layer{L}.attn_norm", L, n, (inp,))
@@ -302,12 +484,16 @@ class _Builder:
         n2 = self.norm(f"layer{L}.mlp_norm", L, n, (r1,))
         return self.residual(f"layer{L}.mlp_residual", L, (r1, self.ffn(L, n2)))
 
-    def ffn(self, L: int, inp: int) -> int:
+    def ffn(self, L: int, inp: H) -> H:
         if self.x.m.is_moe_layer(L):
-            return self.moe(L, inp)
-        return self.mlp(L, inp, self.x.rows, self.x.m.ffn, f"layer{L}.mlp.", bias=self.x.m.ffn_bias)
+            out = self.moe(L, inp)
+            if self.x.par.ep > 1:
+                return out
+            return self.all_reduce(f"layer{L}.moe.all_reduce", L, out)
+        out = self.mlp(L, inp, self.x.rows, self.x.m.ffn, f"layer{L}.mlp.", bias=self.x.m.ffn_bias)
+        return self.all_reduce(f"layer{L}.mlp.all_reduce", L, out)
 
-    def head(self, inp: int) -> int:
+    def head(self, inp: H) -> H:
         x, m, c = self.x, self.x.m, self.x.c
         h, V = m.hidden, m.vocab
         last = inp
@@ -321,8 +507,20 @@ class _Builder:
         bias = m.lm_head_bias and c.bias
         flops = c.lm_head_flops_per_mac * rows * e * V + (rows * V if bias else 0)
         act_rows = rows if c.lm_head_act_per_sequence else 1
-        return self.emit("lm_head", "lm_head", -1, Shape(m=rows, n=V, k=e), flops, (last,),
-                         lw=V * e + (V if bias else 0), la=act_rows * e, sa=act_rows * V)
+        out = self.emit("lm_head", "lm_head", -1, Shape(m=rows, n=V, k=e), flops, (last,),
+                        lw=V * e + (V if bias else 0), la=act_rows * e, sa=act_rows * V)
+        if x.par.tp > 1:  # the vocabulary slices of the logits, gathered
+            out = self.collective("lm_head.all_gather", "all_gather", -1, rows * V * x.par.tp, (out,),
+                                  self.tp_groups())
+        return out
+
+    def kv_send(self, handles: list[H]) -> H:
+        """Serial KV transfer (disaggregated serving): one op per rank holding the stage's whole KV cache."""
+        x, m = self.x, self.x.m
+        layers = len(handles)
+        per = m.kv_elems_per_token_per_layer * x.rows * layers
+        deps = tuple(handles)
+        return self.emit("kv_cache.send", "kv_write", -1, Shape(elements=per), 0, deps)
 
 
 def _resolve(model: ModelSpec | str, dtypes: DTypes | str | None, conventions: Conventions | str,
@@ -334,34 +532,68 @@ def _resolve(model: ModelSpec | str, dtypes: DTypes | str | None, conventions: C
         dt = DTypes.uniform(dtypes)
     else:
         dt = dtypes
-    return m, dt, get_conventions(conventions), get_routing(routing, seed=seed)
+    rs = get_routing(routing, seed=seed)
+    bind = getattr(rs, "bind", None)
+    if bind is not None:
+        bind(m)
+    return m, dt, get_conventions(conventions), rs
 
 
 def _step(m: ModelSpec, dt: DTypes, c: Conventions, rs: RoutingSource, phase: str, step: int, batch: int,
-          prompt: int, next_id: int, prev: tuple[int, ...]) -> Iterator[Op]:
+          prompt: int, next_id: int, prev: dict[int, H], par: Parallel = UNSPLIT,
+          out: dict | None = None, kv: dict | None = None) -> Iterator[Op]:
+    """The ops of one step. ``prev`` maps each micro-batch to the previous step's LM-head handle; the step's
+    own LM-head handles go to ``out["prev"]`` and (disaggregated prefill) its KV handles to ``kv``."""
     if phase == "prefill":
         tq, cached = prompt, 0
         lkv = prompt
     else:
         tq, cached = 1, prompt + step - 1
         lkv = cached + 1 if c.decode_attends_self else cached
-    ctx = _Ctx(m, c, dt, rs, phase, step, batch, tq, cached, lkv)
-    b = _Builder(ctx, next_id)
-    # the first layer's input: the embedding, else the previous step's LM head (-1: none)
-    inp = b.embedding(prev) if c.embedding else (prev[0] if prev else -1)
-    yield from b.buf
-    b.buf.clear()
-    for L in range(m.layers):
-        inp = b.layer(L, inp)
-        yield from b.buf
-        b.buf.clear()
-    b.head(inp)
-    yield from b.buf
+    ms = par.shard(m)
+    split = par.active
+    stages = par.stages(m.layers) if split else [range(m.layers)]
+    mbs = par.microbatches if split else 1
+    per = batch // (par.dp * mbs) if split else batch
+    kv_out = kv if (par.kv_transfer and phase == "prefill" and kv is not None) else None
+    kv_in = kv if (par.kv_transfer and step == 1 and kv) else None
+    heads: dict[int, H] = {}
+    for mb in range(mbs):
+        ctx = _Ctx(ms, c, dt, rs, phase, step, per, tq, cached, lkv, par, m, mb, kv_out, kv_in)
+        inp: H = ()
+        for si, layers in enumerate(stages):
+            ranks = par.stage_ranks(si) if split else (-1,)
+            b = _Builder(ctx, next_id, ranks, si)
+            if si == 0:
+                p = prev.get(mb, b.none)
+                # the first layer's input: the embedding, else the previous step's LM head (-1: none)
+                inp = b.embedding((p,)) if c.embedding else p
+                yield from b.buf
+                b.buf.clear()
+            for L in layers:
+                inp = b.layer(L, inp)
+                yield from b.buf
+                b.buf.clear()
+            if kv_out is not None and par.kv_transfer == "serial":
+                send = b.kv_send([kv_out[(mb, L)] for L in layers])
+                for L in layers:
+                    kv_out[(mb, L)] = send
+                yield from b.buf
+                b.buf.clear()
+            if si == len(stages) - 1:
+                heads[mb] = b.head(inp)
+                yield from b.buf
+                b.buf.clear()
+            next_id = b.next_id
+    if out is not None:
+        out["prev"] = heads
+        out["next_id"] = next_id
 
 
 def step_ops(model: ModelSpec | str, phase: str, batch: int, prompt_len: int, step: int = 1, *,
              dtypes: DTypes | str | None = None, conventions: Conventions | str = "default",
-             routing: RoutingSource | str = "uniform", seed: int = 0, start_id: int = 0) -> list[Op]:
+             routing: RoutingSource | str = "uniform", seed: int = 0, start_id: int = 0,
+             parallel: Parallel | None = None) -> list[Op]:
     """The ops of one step: ``phase="prefill"`` (the prompt) or ``"decode"`` step ``step`` (1 = the first
     token after a ``prompt_len``-token prompt, attending over prompt_len (+1) keys)."""
     if phase not in PHASES:
@@ -370,34 +602,43 @@ def step_ops(model: ModelSpec | str, phase: str, batch: int, prompt_len: int, st
     _positive(prompt_len, "prompt")
     _positive(step, "step")
     m, dt, c, rs = _resolve(model, dtypes, conventions, routing, seed)
+    par = parallel or Parallel()
+    par.check(m, batch)
     s = 0 if phase == "prefill" else step
-    return list(_step(m, dt, c, rs, phase, s, batch, prompt_len, start_id, ()))
+    return list(_step(m, dt, c, rs, phase, s, batch, prompt_len, start_id, {}, par))
 
 
 def generate_trace(model: ModelSpec | str, batch: int, prompt: int, generate: int, *,
                    dtypes: DTypes | str | None = None, conventions: Conventions | str = "default",
-                   routing: RoutingSource | str = "uniform", seed: int = 0) -> Iterator[Op]:
+                   routing: RoutingSource | str = "uniform", seed: int = 0,
+                   parallel: Parallel | None = None) -> Iterator[Op]:
     """Lazily yield the ops of a prefill of ``prompt`` tokens then ``generate`` decode steps, for
-    ``batch`` sequences. Each decode step's first op depends on the previous step's LM head."""
+    ``batch`` sequences. Each decode step's first op depends on the previous step's LM head.
+
+    ``parallel`` splits the model over ranks (:mod:`sim.workload.parallel`); ParallelError if it does not
+    divide the model or the batch."""
     _positive(batch, "batch")
     _positive(prompt, "prompt")
     _positive(generate, "generate", minimum=0)
     m, dt, c, rs = _resolve(model, dtypes, conventions, routing, seed)
-    return _generate(m, dt, c, rs, batch, prompt, generate)
+    par = parallel or Parallel()
+    par.check(m, batch)
+    return _generate(m, dt, c, rs, batch, prompt, generate, par)
 
 
 def _generate(m: ModelSpec, dt: DTypes, c: Conventions, rs: RoutingSource, batch: int, prompt: int,
-              generate: int) -> Iterator[Op]:
+              generate: int, par: Parallel = UNSPLIT) -> Iterator[Op]:
     next_id = 0
-    prev: tuple[int, ...] = ()
+    prev: dict[int, H] = {}
+    kv: dict = {}
     for s in range(generate + 1):
-        last = None
-        for op in _step(m, dt, c, rs, "prefill" if s == 0 else "decode", s, batch, prompt, next_id, prev):
-            last = op
-            yield op
-        assert last is not None
-        next_id = last.id + 1
-        prev = (last.id,)
+        out: dict = {}
+        yield from _step(m, dt, c, rs, "prefill" if s == 0 else "decode", s, batch, prompt, next_id, prev, par,
+                         out, kv)
+        next_id = out["next_id"]
+        prev = out["prev"]
+        if s >= 1:
+            kv = {}
 
 
 def trace_meta(model: ModelSpec, batch: int, prompt: int, generate: int, *, dtypes: DTypes | None = None,

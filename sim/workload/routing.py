@@ -9,14 +9,23 @@ touch, and (optionally) how many tokens go to each expert. Two sources ship:
 ``uniform-sampled``  draws each token's k experts uniformly without replacement from a generator seeded by
                      ``(seed, layer, step)``, so a run is reproducible and independent of call order.
 
-New sources (skewed, replayed real traces) register a factory with :func:`register_routing`.
+``synthetic``        a seeded generator with per-layer popularity skew that sharpens with depth, token-to-expert
+                     affinity and temporal locality (:mod:`sim.workload.routing_synthetic`), calibrated to real
+                     routing traces (docs/interconnect.md).
+``trace:PATH``       replays a real routing trace (:mod:`sim.workload.routing_trace`).
+
+Sources that return ``assignment`` (each token's experts) let expert parallelism size its all-to-all from
+the actual routing; sources with ``accepts_sequences = True`` are told how many sequences the tokens
+belong to (tokens are sequence-major), and a source with a ``bind(model)`` method is bound to the model
+before the first step (a trace checks its layers and experts against it). New sources register a
+factory with :func:`register_routing`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -29,7 +38,8 @@ class Routing:
     """Routing of ``tokens`` tokens to ``top_k`` of ``num_experts`` experts in one layer and step.
 
     ``distinct`` is the (possibly expected, hence fractional) number of experts touched. ``counts`` is
-    either None (expectation only) or a tuple of per-expert token counts summing to tokens·top_k.
+    either None (expectation only) or a tuple of per-expert token counts summing to tokens·top_k;
+    ``assignment`` (optional, ``(tokens, top_k)`` ints) gives each token's experts.
     """
 
     tokens: int
@@ -37,6 +47,7 @@ class Routing:
     num_experts: int
     distinct: float
     counts: tuple[int, ...] | None = None
+    assignment: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def pairs(self) -> int:
@@ -72,7 +83,7 @@ class UniformExpected:
 
 
 class UniformSampled:
-    """Uniform top-k routing sampled from a generator seeded by (seed, layer, step)."""
+    """Uniform top-k routing sampled from a generator seeded by (seed, layer, step); tokens' experts kept."""
 
     name = "uniform-sampled"
 
@@ -84,21 +95,33 @@ class UniformSampled:
         counts = np.zeros(num_experts, dtype=np.int64)
         chunk = max(1, (1 << 20) // num_experts)  # bound the random matrix to ~1 M entries
         done = 0
+        parts = []
         while done < tokens:
             n = min(chunk, tokens - done)
             # k distinct experts per token: the k smallest of E uniform keys
             keys = rng.random((n, num_experts))
             picks = np.argpartition(keys, top_k - 1, axis=1)[:, :top_k]
             counts += np.bincount(picks.ravel(), minlength=num_experts)
+            parts.append(picks)
             done += n
         c = tuple(int(x) for x in counts)
-        return Routing(tokens, top_k, num_experts, float(sum(1 for x in c if x)), c)
+        assign = np.concatenate(parts) if parts else np.zeros((0, top_k), dtype=np.int64)
+        return Routing(tokens, top_k, num_experts, float(sum(1 for x in c if x)), c, assign)
 
 
 ROUTING_SOURCES: dict[str, Callable[..., RoutingSource]] = {
     "uniform": lambda seed=0: UniformExpected(),
     "uniform-sampled": lambda seed=0: UniformSampled(seed),
 }
+
+
+def _synthetic(seed: int = 0) -> RoutingSource:
+    from sim.workload.routing_synthetic import SyntheticRouting
+
+    return SyntheticRouting(seed=seed)
+
+
+ROUTING_SOURCES["synthetic"] = _synthetic
 
 
 def register_routing(name: str, factory: Callable[..., RoutingSource]) -> None:
@@ -113,9 +136,13 @@ def get_routing(source: str | RoutingSource, *, seed: int = 0) -> RoutingSource:
             raise ConfigError("not a routing source", key="routing", value=source,
                               expected="a name or an object with .name and .route()")
         return source
+    if source.startswith("trace:"):
+        from sim.workload.routing_trace import TraceRouting
+
+        return TraceRouting(source[len("trace:"):])
     if source not in ROUTING_SOURCES:
         near = difflib.get_close_matches(source, ROUTING_SOURCES, n=3)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise ConfigError(f"unknown routing source{hint}", key="routing", value=source,
-                          expected="one of " + ", ".join(ROUTING_SOURCES))
+                          expected="one of " + ", ".join(ROUTING_SOURCES) + ", or trace:PATH")
     return ROUTING_SOURCES[source](seed=seed)

@@ -37,10 +37,11 @@ KINDS: dict[str, str] = {
     "moe_gate": "MoE router: logits GEMM + scoring + top-k selection",
     "expert_linear": "one GEMM of a routed expert (expert id set), or of all touched experts (expert null)",
     "lm_head": "projection of the final hidden state onto the vocabulary",
-    "collective": "inter-device communication (never emitted by the generator; added by placement)",
+    "collective": "inter-device communication of a group of parallel ranks (all-reduce, all-to-all...)",
 }
 GEMM_KINDS = frozenset({"linear", "attn_score", "attn_context", "moe_gate", "expert_linear", "lm_head"})
 PHASES = ("prefill", "decode")
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast")
 BYTE_FIELDS = ("load_weight_bytes", "load_act_bytes", "store_act_bytes", "load_kv_bytes", "store_kv_bytes")
 
 
@@ -68,6 +69,12 @@ class Op:
     prefill, 1 in decode); ``kv_len``: keys each new token attends over in this step; ``heads``: query
     heads of the model. ``experts_active`` is set only on grouped expert ops (expected routing): the
     expected number of distinct experts whose weights the op reads.
+
+    Parallel runs: ``rank`` is the parallel rank that runs the op (-1: not split, the placement policy
+    decides). A ``collective`` op is one operation of its whole ``group`` of ranks: ``collective`` names it,
+    ``shape.elements`` is the message size per rank in activation elements (see
+    :mod:`sim.interconnect.collectives`), and an uneven all-to-all gives ``matrix``, the elements rank
+    ``group[i]`` sends to ``group[j]`` at ``i * len(group) + j``.
     """
 
     id: int
@@ -91,6 +98,10 @@ class Op:
     heads: int = 0
     expert: int | None = None
     experts_active: float | None = field(default=None)
+    rank: int = -1
+    collective: str = ""
+    group: tuple[int, ...] = ()
+    matrix: tuple[int, ...] = ()
 
     @property
     def bytes(self) -> int:
@@ -112,6 +123,13 @@ class Op:
         }
         if self.experts_active is not None:
             d["experts_active"] = self.experts_active
+        if self.rank >= 0:
+            d["rank"] = self.rank
+        if self.collective:
+            d["collective"] = self.collective
+            d["group"] = list(self.group)
+            if self.matrix:
+                d["matrix"] = list(self.matrix)
         return d
 
     @classmethod
@@ -126,7 +144,7 @@ class Op:
 _REQUIRED = ("id", "name", "kind", "phase", "step", "layer", "expert", "shape", "dtypes", "flops",
              "bytes", *BYTE_FIELDS, "deps", "batch", "tokens", "kv_len", "heads")
 _REQUIRED_SET = frozenset(_REQUIRED)
-_ALLOWED = frozenset((*_REQUIRED, "experts_active"))
+_ALLOWED = frozenset((*_REQUIRED, "experts_active", "rank", "collective", "group", "matrix"))
 
 
 def _bad(where: str, key: str, value: Any, expected: str) -> TraceError:
@@ -210,11 +228,33 @@ def _parse_op(d: Any, where: str, dtype_cache: dict[tuple[str, str, str], DTypes
     if act is not None and (isinstance(act, bool) or not isinstance(act, int | float)
                             or not math.isfinite(act) or act < 0):
         raise _bad(where, "experts_active", act, "a non-negative number")
+    rank = d.get("rank", -1)
+    if type(rank) is not int or rank < -1:
+        raise _bad(where, "rank", rank, "an integer >= 0 (or absent)")
+    coll = d.get("collective", "")
+    group: tuple[int, ...] = ()
+    matrix: tuple[int, ...] = ()
+    if kind == "collective":
+        if coll not in COLLECTIVES:
+            raise _bad(where, "collective", coll, "one of " + ", ".join(COLLECTIVES))
+        g = d.get("group")
+        if (not isinstance(g, list) or not g or any(type(x) is not int or x < 0 for x in g)
+                or len(set(g)) != len(g)):
+            raise _bad(where, "group", g, "a non-empty list of distinct ranks (integers >= 0)")
+        group = tuple(g)
+        mx = d.get("matrix")
+        if mx is not None:
+            if (not isinstance(mx, list) or len(mx) != len(g) ** 2
+                    or any(type(x) is not int or x < 0 for x in mx)):
+                raise _bad(where, "matrix", mx, f"{len(g) ** 2} non-negative integers (group size squared)")
+            matrix = tuple(mx)
+    elif coll or "group" in d or "matrix" in d:
+        raise _bad(where, "collective", coll, "no collective/group/matrix fields on a non-collective op")
     return Op(id=oid, name=name, kind=kind, phase=phase, step=step, layer=layer, shape=shape,
               dtypes=dtypes, flops=flops, load_weight_bytes=b[0], load_act_bytes=b[1],
               store_act_bytes=b[2], load_kv_bytes=b[3], store_kv_bytes=b[4], deps=tuple(deps),
               batch=batch, tokens=tokens, kv_len=kv_len, heads=heads, expert=expert,
-              experts_active=act)
+              experts_active=act, rank=rank, collective=coll, group=group, matrix=matrix)
 
 
 # --------------------------------------------------------------------------------------------------

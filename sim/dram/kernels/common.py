@@ -1,26 +1,31 @@
-"""Device-state machinery shared by every controller profile (numba, struct of arrays).
+"""Device-state machinery shared by every controller profile (numba, a few flat arrays).
 
 Indices are *kernel* indices: ``u`` a scheduling unit (a channel or pseudo-channel), ``r`` a rank
 inside the unit, ``b`` a flat bank inside the rank (``bankgroup * banks_per_group + bank``),
 ``nb = r * NBK + b`` a flat bank inside the unit. All times are cycles of tCK (int64). Counts are
 powers of two, so ``nb >> BSH`` is the flat bank group and ``nb >> RSH`` the rank of a bank.
 
-Device state (built by :func:`new_state`, passed as separate arrays to keep numba compiles small):
+The device state is three flat int64 arrays (built by :func:`new_state`). Flat arrays keep the
+generated code small: numba checks every index of every dimension for wrap-around and multiplies by
+run-time strides, and every array argument of a call expands to about ten machine words.
 
-* ``ready[U, NBT + NBG + R, NC]``: next-allowed cycle per command at three levels: rows
-  ``0..NBT-1`` banks, ``OG + g`` bank groups, ``ORK + r`` ranks (``OG = NBT``, ``ORK = NBT + NBG``).
-  A bank command is legal when its bank, bank-group and rank rows all allow it
-  (:func:`ready_at`); a rank command (PREA, REF) only looks at its rank row.
-* ``bk[U, NBT, 2]``: per bank ``[OPEN_ROW]`` (-1 when precharged), ``[COL_HITS]`` (column
-  commands since its last ACT)
-* ``rk[U, R, 5]``: per rank ``[ACT_CNT]`` ACTs issued, ``[N_OPEN]`` open banks, ``[SINCE]`` cycle the
-  rank last became active, ``[ACTIVE]`` accumulated cycles with >= 1 open bank, ``[REF_BUSY]``
-  accumulated refresh cycles (tRFC per REF, tRFCpb per REFpb)
-* ``act_hist[U, R, WMAX]``: ring of recent ACT cycles per rank (activate windows)
-* ``cmd_counts[U, R, N_COMMANDS]``: issued commands
+* ``rd[(u * ROWS + x) * NC + c]``: next-allowed cycle of command ``c`` at three levels, ``ROWS =
+  NBT + NBG + R`` rows per unit: rows ``x = 0..NBT-1`` banks, ``OG + g`` bank groups, ``ORK + r``
+  ranks. A bank command is legal when its bank, bank-group and rank rows all allow it
+  (:func:`ready_at`); a rank command (PREA, REF) only looks at its rank row. Every update is a
+  ``max``, so each entry only grows: a value read earlier is a lower bound of the current one.
+* ``bk[(u * NBT + nb) * BKW + f]``: per bank ``OPEN_ROW`` (-1 when precharged), ``COL_HITS``
+  (column commands since its last ACT) and ``BK_VER``, a version that every ACT and every close
+  increments. The command a queued request needs depends only on its bank's state, and
+  next-allowed cycles only grow, so a scheduler may keep a request's ready cycle as a lower bound
+  for as long as its bank's version is unchanged.
+* ``rk[(u * R + r) * RKW + f]``: per rank ``ACT_CNT`` (ACTs issued), ``N_OPEN`` (open banks),
+  ``SINCE`` (cycle the rank last became active), ``ACTIVE`` (accumulated cycles with >= 1 open bank),
+  ``REF_BUSY`` (accumulated refresh cycles: tRFC per REF, tRFCpb per REFpb), then a ring of the last
+  ``WMAX`` ACT cycles (activate windows) from ``HIST`` and the issued-command counters from ``CNT``.
 
-Timing (:class:`sim.dram.timing.TimingTable`, compiled levels): ``lstart``, ``lrows`` (preceding,
-following, level, delay), ``twin`` (activate windows: count, cycles).
+Geometry and refresh constants travel in one int64 array ``gm`` (``G_*`` indices, :func:`geometry`)
+and the timing table in one int64 array ``tb`` (:func:`pack_table`).
 Log: ``lg`` int64 ``[cap, 7]`` rows ``(cycle, cmd, u, r, b, row, col)``; ``lg_n`` int64[4]: log rows,
 main-loop iterations, unit ticks, spare (kernel work counters for the benchmark).
 """
@@ -35,35 +40,61 @@ from sim.dram.commands import ACT, N_COMMANDS, N_DRAM_COMMANDS, PRE, PREA, RDA, 
 NC = N_DRAM_COMMANDS
 WMAX = 32
 INF = np.int64(1) << np.int64(62)
-OPEN_ROW, COL_HITS = 0, 1
+OPEN_ROW, COL_HITS, BK_VER = 0, 1, 2
+BKW = 3
 ACT_CNT, N_OPEN, SINCE, ACTIVE, REF_BUSY = 0, 1, 2, 3, 4
+HIST = 8
+CNT = HIST + WMAX
+RKW = CNT + N_COMMANDS
 LV_BANK, LV_BG, LV_RANK, LV_SIBLING, LV_BG_OTHER_EXACT, LV_RANK_OTHER_BG_EXACT = 0, 1, 2, 3, 4, 5
+N_LEVELS = 6
+#: ``gm`` indices: ranks per unit, banks per rank, banks per group, banks per unit, ``rd`` rows per unit,
+#: bank-group and rank shifts, level-row offsets, tRFC, tRFCpb (cycles), units
+G_R, G_NBK, G_BPG, G_NBT, G_ROWS, G_BSH, G_RSH, G_OG, G_ORK, G_TRFC, G_TRFCPB, G_U = range(12)
+#: ``tb`` header: per command, N_LEVELS + 1 absolute offsets of its level rows; then the windows offset
+TB_WIN = NC * (N_LEVELS + 1)
 
 
-def new_state(U: int, R: int, NBK: int, BPG: int) -> tuple[np.ndarray, ...]:
-    """Fresh device state ``(ready, bk, rk, act_hist, cmd_counts)``: all banks precharged."""
+def new_state(U: int, R: int, NBK: int, BPG: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh device state ``(rd, bk, rk)``: all banks precharged, every command allowed at cycle 0."""
     NBT = R * NBK
-    bk = np.zeros((U, NBT, 2), dtype=np.int64)
-    bk[:, :, OPEN_ROW] = -1
-    return (
-        np.zeros((U, NBT + NBT // BPG + R, NC), dtype=np.int64),
-        bk,
-        np.zeros((U, R, 5), dtype=np.int64),
-        np.full((U, R, WMAX), -INF, dtype=np.int64),
-        np.zeros((U, R, N_COMMANDS), dtype=np.int64),
-    )
+    bk = np.zeros((U * NBT, BKW), dtype=np.int64)
+    bk[:, OPEN_ROW] = -1
+    rk = np.zeros((U * R, RKW), dtype=np.int64)
+    rk[:, HIST:HIST + WMAX] = -INF
+    return np.zeros(U * (NBT + NBT // BPG + R) * NC, dtype=np.int64), bk.ravel(), rk.ravel()
 
 
-def geometry(R: int, NBK: int, BPG: int) -> tuple[int, int, int, int]:
-    """``(BSH, RSH, OG, ORK)``: bank-group / rank shifts and level-row offsets of ``ready``."""
+def geometry(U: int, R: int, NBK: int, BPG: int, tRFC: int = 0, tRFCpb: int = 0) -> np.ndarray:
+    """The ``gm`` array of a kernel geometry (see ``G_*``)."""
     NBT = R * NBK
-    return BPG.bit_length() - 1, NBK.bit_length() - 1, NBT, NBT + NBT // BPG
+    NBG = NBT // BPG
+    g = np.zeros(12, dtype=np.int64)
+    g[[G_R, G_NBK, G_BPG, G_NBT, G_ROWS, G_BSH, G_RSH, G_OG, G_ORK, G_TRFC, G_TRFCPB, G_U]] = (
+        R, NBK, BPG, NBT, NBT + NBG + R, BPG.bit_length() - 1, NBK.bit_length() - 1, NBT, NBT + NBG,
+        tRFC, tRFCpb, U)
+    return g
 
 
-def table_arrays(table) -> tuple[np.ndarray, ...]:
-    """``(lstart, lrows, twin)`` int64 arrays of a :class:`~sim.dram.timing.TimingTable`."""
-    return (table.level_start.astype(np.int64), table.levels.astype(np.int64),
-            table.windows.astype(np.int64))
+def pack_table(table) -> np.ndarray:
+    """One int64 array holding a :class:`~sim.dram.timing.TimingTable`'s compiled levels and windows.
+
+    ``tb[c * 7 + l]`` is the offset of the first (following command, delay) pair of command ``c`` at
+    level ``l`` (``l = 6``: the end); ``tb[TB_WIN]`` the offset of the windows block: count, then
+    (activates, window cycles) pairs.
+    """
+    lv = np.asarray(table.levels, dtype=np.int64).reshape(-1, 4)
+    ls = np.asarray(table.level_start, dtype=np.int64)
+    win = np.asarray(table.windows, dtype=np.int64).reshape(-1, 2)
+    head = TB_WIN + 1
+    wo = head + 2 * len(lv)
+    tb = np.zeros(wo + 1 + 2 * len(win), dtype=np.int64)
+    tb[:TB_WIN] = (head + 2 * ls[:, :N_LEVELS + 1]).ravel()
+    tb[head:wo] = lv[:, [1, 3]].ravel()
+    tb[TB_WIN] = wo
+    tb[wo] = len(win)
+    tb[wo + 1:] = win.ravel()
+    return tb
 
 
 def new_log(enabled: bool, estimate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,80 +104,96 @@ def new_log(enabled: bool, estimate: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def ready_at(ready, u, nb, c, BSH, RSH, OG, ORK):
-    """Earliest cycle bank ``nb`` of unit ``u`` may receive bank command ``c``."""
-    return max(ready[u, nb, c], ready[u, OG + (nb >> BSH), c], ready[u, ORK + (nb >> RSH), c])
+def ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK):
+    """Earliest cycle bank ``nb`` of the unit whose first ``rd`` row is ``ub`` may receive command ``c``."""
+    return max(rd[(ub + nb) * NC + c], rd[(ub + OG + (nb >> BSH)) * NC + c], rd[(ub + ORK + (nb >> RSH)) * NC + c])
 
 
 @njit(cache=True)
-def apply_timing(ready, lstart, lrows, u, r, nb, cmd, clk, R, NBK, BPG, BSH, OG, ORK):
-    """Raise next-allowed cycles after ``cmd`` issued at ``clk`` to bank ``nb`` of rank ``r``.
+def _raise(rd, i, t):
+    if rd[i] < t:
+        rd[i] = t
 
-    ``nb`` is -1 for rank commands (PREA, REF), whose rows are rank or sibling level only.
-    ``lstart[cmd, level]`` bounds the rows of each level, so no per-row dispatch is needed.
+
+@njit(cache=True)
+def _close(bk, rk, b, ur, clk):
+    """Precharge flat bank ``b`` of flat rank ``ur`` at ``clk`` (no-op when already precharged)."""
+    bk[b * BKW + BK_VER] += 1
+    if bk[b * BKW + OPEN_ROW] >= 0:
+        bk[b * BKW + OPEN_ROW] = -1
+        n = rk[ur * RKW + N_OPEN] - 1
+        rk[ur * RKW + N_OPEN] = n
+        if n == 0:
+            rk[ur * RKW + ACTIVE] += clk - rk[ur * RKW + SINCE]
+
+
+@njit(cache=True)
+def issue(rd, bk, rk, tb, gm, u, r, nb, row, cmd, clk):
+    """Issue ``cmd`` at ``clk`` to bank ``nb`` (-1 for PREA / REF) of rank ``r`` of unit ``u``.
+
+    Raises the next-allowed cycles by the timing table (``tb[cmd * 7 + l]`` bounds the rows of each
+    level, so no per-row dispatch), records ACTs for the activate windows, updates bank and rank state
+    and counts the command.
     """
-    for k in range(lstart[cmd, LV_BANK], lstart[cmd, LV_BANK + 1]):
-        t = clk + lrows[k, 3]
-        f = lrows[k, 1]
-        if ready[u, nb, f] < t:
-            ready[u, nb, f] = t
-    if lstart[cmd, LV_BG] < lstart[cmd, LV_BG + 1]:
-        g = OG + (nb >> BSH)
-        for k in range(lstart[cmd, LV_BG], lstart[cmd, LV_BG + 1]):
-            t = clk + lrows[k, 3]
-            f = lrows[k, 1]
-            if ready[u, g, f] < t:
-                ready[u, g, f] = t
-    for k in range(lstart[cmd, LV_RANK], lstart[cmd, LV_RANK + 1]):
-        t = clk + lrows[k, 3]
-        f = lrows[k, 1]
-        if ready[u, ORK + r, f] < t:
-            ready[u, ORK + r, f] = t
-    for k in range(lstart[cmd, LV_SIBLING], lstart[cmd, LV_SIBLING + 1]):
-        t = clk + lrows[k, 3]
-        f = lrows[k, 1]
+    R = gm[G_R]
+    NBK = gm[G_NBK]
+    BSH = gm[G_BSH]
+    ub = u * gm[G_ROWS]
+    ur = u * R + r
+    ubk = u * gm[G_NBT]
+    h = cmd * 7
+    for k in range(tb[h], tb[h + 1], 2):
+        _raise(rd, (ub + nb) * NC + tb[k], clk + tb[k + 1])
+    for k in range(tb[h + 1], tb[h + 2], 2):
+        _raise(rd, (ub + gm[G_OG] + (nb >> BSH)) * NC + tb[k], clk + tb[k + 1])
+    x = (ub + gm[G_ORK] + r) * NC
+    for k in range(tb[h + 2], tb[h + 3], 2):
+        _raise(rd, x + tb[k], clk + tb[k + 1])
+    for k in range(tb[h + 3], tb[h + 4], 2):
         for r2 in range(R):
-            if r2 != r and ready[u, ORK + r2, f] < t:
-                ready[u, ORK + r2, f] = t
-    for k in range(lstart[cmd, LV_BG_OTHER_EXACT], lstart[cmd, LV_BG_OTHER_EXACT + 1]):
-        t = clk + lrows[k, 3]
-        f = lrows[k, 1]
+            if r2 != r:
+                _raise(rd, (ub + gm[G_ORK] + r2) * NC + tb[k], clk + tb[k + 1])
+    for k in range(tb[h + 4], tb[h + 5], 2):
         lo = (nb >> BSH) << BSH
-        for x in range(lo, lo + BPG):
-            if x != nb and ready[u, x, f] < t:
-                ready[u, x, f] = t
-    for k in range(lstart[cmd, LV_RANK_OTHER_BG_EXACT], lstart[cmd, LV_RANK_OTHER_BG_EXACT + 1]):
-        t = clk + lrows[k, 3]
-        f = lrows[k, 1]
-        lo = r * NBK
-        g = nb >> BSH
-        for x in range(lo, lo + NBK):
-            if (x >> BSH) != g and ready[u, x, f] < t:
-                ready[u, x, f] = t
-
-
-@njit(cache=True)
-def act_windows(ready, rk, act_hist, twin, u, r, clk, ORK):
-    """Record an ACT in rank (u, r) and apply the activate windows (tFAW, t32AW) to the rank."""
-    n = rk[u, r, ACT_CNT]
-    act_hist[u, r, n % WMAX] = clk
-    n += 1
-    rk[u, r, ACT_CNT] = n
-    for w in range(twin.shape[0]):
-        cnt = twin[w, 0]
-        if n >= cnt:
-            t = act_hist[u, r, (n - cnt) % WMAX] + twin[w, 1]
-            if ready[u, ORK + r, ACT] < t:
-                ready[u, ORK + r, ACT] = t
-
-
-@njit(cache=True)
-def _close_bank(bk, rk, u, r, nb, clk):
-    if bk[u, nb, OPEN_ROW] >= 0:
-        bk[u, nb, OPEN_ROW] = -1
-        rk[u, r, N_OPEN] -= 1
-        if rk[u, r, N_OPEN] == 0:
-            rk[u, r, ACTIVE] += clk - rk[u, r, SINCE]
+        for y in range(lo, lo + gm[G_BPG]):
+            if y != nb:
+                _raise(rd, (ub + y) * NC + tb[k], clk + tb[k + 1])
+    for k in range(tb[h + 5], tb[h + 6], 2):
+        for y in range(r * NBK, r * NBK + NBK):
+            if (y >> BSH) != (nb >> BSH):
+                _raise(rd, (ub + y) * NC + tb[k], clk + tb[k + 1])
+    rk[ur * RKW + CNT + cmd] += 1
+    if cmd == ACT:
+        # activate windows: the ACT `cnt` activates ago (this one included) + window bounds the next
+        n = rk[ur * RKW + ACT_CNT]
+        rk[ur * RKW + HIST + n % WMAX] = clk
+        n += 1
+        rk[ur * RKW + ACT_CNT] = n
+        wo = tb[TB_WIN]
+        for w in range(tb[wo]):
+            cnt = tb[wo + 1 + 2 * w]
+            if n >= cnt:
+                _raise(rd, x + ACT, rk[ur * RKW + HIST + (n - cnt) % WMAX] + tb[wo + 2 + 2 * w])
+        if bk[(ubk + nb) * BKW + OPEN_ROW] < 0:
+            if rk[ur * RKW + N_OPEN] == 0:
+                rk[ur * RKW + SINCE] = clk
+            rk[ur * RKW + N_OPEN] += 1
+        bk[(ubk + nb) * BKW + OPEN_ROW] = row
+        bk[(ubk + nb) * BKW + COL_HITS] = 0
+        bk[(ubk + nb) * BKW + BK_VER] += 1
+    elif cmd == PRE:
+        _close(bk, rk, ubk + nb, ur, clk)
+    elif cmd == PREA:
+        for y in range(r * NBK, r * NBK + NBK):
+            _close(bk, rk, ubk + y, ur, clk)
+    elif cmd == REFAB:
+        rk[ur * RKW + REF_BUSY] += gm[G_TRFC]
+    elif cmd == REFPB:
+        rk[ur * RKW + REF_BUSY] += gm[G_TRFCPB]
+    else:
+        bk[(ubk + nb) * BKW + COL_HITS] += 1
+        if cmd == RDA or cmd == WRA:
+            _close(bk, rk, ubk + nb, ur, clk)
 
 
 @njit(cache=True)
@@ -170,79 +217,18 @@ def log_cmd(lg, lg_n, clk, cmd, u, r, b, row, col):
     return lg
 
 
-@njit(cache=True)
-def issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-          u, r, nb, row, cmd, clk, R, NBK, BPG, BSH, OG, ORK, tRFC, tRFCpb):
-    """Issue ``cmd`` at ``clk`` to bank ``nb`` (-1 for PREA / REF) of rank ``r``: timing, state, counters."""
-    apply_timing(ready, lstart, lrows, u, r, nb, cmd, clk, R, NBK, BPG, BSH, OG, ORK)
-    cmd_counts[u, r, cmd] += 1
-    if cmd == ACT:
-        act_windows(ready, rk, act_hist, twin, u, r, clk, ORK)
-        if bk[u, nb, OPEN_ROW] < 0:
-            if rk[u, r, N_OPEN] == 0:
-                rk[u, r, SINCE] = clk
-            rk[u, r, N_OPEN] += 1
-        bk[u, nb, OPEN_ROW] = row
-        bk[u, nb, COL_HITS] = 0
-    elif cmd == PRE:
-        _close_bank(bk, rk, u, r, nb, clk)
-    elif cmd == PREA:
-        for x in range(r * NBK, r * NBK + NBK):
-            _close_bank(bk, rk, u, r, x, clk)
-    elif cmd == REFAB:
-        rk[u, r, REF_BUSY] += tRFC
-    elif cmd == REFPB:
-        rk[u, r, REF_BUSY] += tRFCpb
-    else:
-        bk[u, nb, COL_HITS] += 1
-        if cmd == RDA or cmd == WRA:
-            _close_bank(bk, rk, u, r, nb, clk)
+def finish_active(rk: np.ndarray, end: int) -> None:
+    """Add the still-open intervals up to cycle ``end`` to the ranks' active cycles (in place)."""
+    r2 = rk.reshape(-1, RKW)
+    still = (r2[:, N_OPEN] > 0) & (end > r2[:, SINCE])
+    r2[still, ACTIVE] += end - r2[still, SINCE]
 
 
-@njit(cache=True)
-def finish_active(rk, end):
-    """Add the still-open intervals up to cycle ``end`` to the ranks' active cycles."""
-    for u in range(rk.shape[0]):
-        for r in range(rk.shape[1]):
-            if rk[u, r, N_OPEN] > 0 and end > rk[u, r, SINCE]:
-                rk[u, r, ACTIVE] += end - rk[u, r, SINCE]
+def counts(rk: np.ndarray, U: int, R: int) -> np.ndarray:
+    """Issued commands per (unit, rank, command), int64 ``(U, R, N_COMMANDS)``."""
+    return rk.reshape(-1, RKW)[:, CNT:CNT + N_COMMANDS].reshape(U, R, N_COMMANDS).copy()
 
 
-# ---- compact queue entries: every queue is an int64 array [U, capacity, EW] of records ----
-EW = 8
-E_Q, E_NB, E_ROW, E_STAMP, E_W, E_COL, E_KEY, E_RANK = 0, 1, 2, 3, 4, 5, 6, 7
-
-
-@njit(cache=True)
-def entry_put(buf, cnt, u, q, nb, row, stamp, w, col, key, rank):
-    """Append a request record to queue ``buf`` of unit ``u``."""
-    i = cnt[u]
-    buf[u, i, E_Q] = q
-    buf[u, i, E_NB] = nb
-    buf[u, i, E_ROW] = row
-    buf[u, i, E_STAMP] = stamp
-    buf[u, i, E_W] = w
-    buf[u, i, E_COL] = col
-    buf[u, i, E_KEY] = key
-    buf[u, i, E_RANK] = rank
-    cnt[u] = i + 1
-
-
-@njit(cache=True)
-def entry_move(src, scnt, u, pos, dst, dcnt):
-    """Move record ``pos`` of ``src`` to the end of ``dst`` (order of ``src`` kept)."""
-    j = dcnt[u]
-    for f in range(EW):
-        dst[u, j, f] = src[u, pos, f]
-    dcnt[u] = j + 1
-    entry_remove(src, scnt, u, pos)
-
-
-@njit(cache=True)
-def entry_remove(buf, cnt, u, pos):
-    """Delete record ``pos`` of queue ``buf``, keeping the order of the others."""
-    n = cnt[u]
-    for i in range(pos, n - 1):
-        for f in range(EW):
-            buf[u, i, f] = buf[u, i + 1, f]
-    cnt[u] = n - 1
+def rank_column(rk: np.ndarray, col: int, U: int, R: int) -> np.ndarray:
+    """One rank-state column as ``(U, R)`` (e.g. ``ACTIVE`` or ``REF_BUSY``)."""
+    return rk.reshape(-1, RKW)[:, col].reshape(U, R).copy()

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, REFPB, WR, WRA
-from sim.dram.kernels.common import (
+from sim.dram.kernels._old_common import (
     COL_HITS,
     E_COL,
     E_KEY,

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from sim.dram.commands import ACT, PRE, RD, RDA, REFAB, WR, WRA
-from sim.dram.kernels.common import (
+from sim.dram.kernels._old_common import (
     COL_HITS,
     E_COL,
     E_KEY,

@@ -18,103 +18,97 @@ Per scheduling unit (one Ramulator channel; an HBM channel's pseudo-channels are
 Frontend: one request per cycle in trace order; a request with trace cycle ``a`` is first offered
 at loop ``a`` and gets ``arrive = loop``; the controller ticks after the frontend with
 ``m_clk = loop + 1`` (kernel cycle ``clk`` is ``m_clk``).
+
+Data layout (speed): each unit owns ``QW`` slots (read buffer, write buffer, active buffer) in flat
+arrays: request id, bank, a lower bound of the cycle the request's next command becomes legal and
+the bank version the bound was computed under. Buffers are kept in age order (the read and write
+buffers fill in arrival order; the active buffer is kept sorted by arrival), so FRFCFS is "the first
+ready slot" and the scan stops there. The command a request needs depends only on its bank's state
+and next-allowed cycles only grow, so a bound holds while the bank's version
+(:data:`~sim.dram.kernels.common.BK_VER`) is unchanged: a slot whose bound lies in the future is
+skipped without looking at the timing state, and the earliest ready cycle (the wake-up) is found by
+refining the smallest bound until it is exact. ``wcnt[key]`` counts the write-buffer entries of each
+address, so forwarding is O(1). Hot loops index with unsigned integers (no wrap-around code).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uintp
 
-from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, WR, WRA
+from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, WRA
 from sim.dram.kernels.common import (
-    E_KEY,
-    E_NB,
-    E_Q,
-    E_RANK,
-    E_ROW,
-    E_STAMP,
-    E_W,
-    EW,
+    BK_VER,
+    BKW,
+    G_BSH,
+    G_NBK,
+    G_NBT,
+    G_OG,
+    G_ORK,
+    G_R,
+    G_ROWS,
+    G_RSH,
+    G_U,
     INF,
     N_OPEN,
+    NC,
     OPEN_ROW,
-    entry_move,
-    entry_put,
-    entry_remove,
+    RKW,
     issue,
     log_cmd,
     ready_at,
 )
 
+#: per-unit scalars ``us[u * NUS + ...]``: buffer sizes, priority ring head and size, write mode,
+#: next refresh, wake cycle, last read return (FIFO)
+US_RN, US_WN, US_AN, US_PH, US_PN, US_WMODE, US_NEXT_REF, US_WAKE, US_LAST = range(9)
+NUS = 9
+#: ``pr`` parameters: buffer capacities, write watermarks (integer thresholds), read latency
+#: (cycles), refresh interval (cycles, 0 = none), log and idle-skip switches
+P_QR, P_QW, P_QA, P_HI, P_LO, P_RDLAT, P_NREFI, P_LOG, P_SKIP = range(9)
+PCAP = 4096
 
-@njit(cache=True)
-def _cmd_of(bk, u, nb, row, w):
-    o = bk[u, nb, OPEN_ROW]
-    if o < 0:
-        return ACT
-    if o == row:
-        return WR if w else RD
-    return PRE
 
-
-@njit(cache=True)
-def _best(buf, nbuf, u, clk, ready, bk, BSH, RSH, OG, ORK):
-    """Ramulator FRFCFS over one buffer: (position, command, ready, next) of the best request.
-
-    Ready requests first, then the oldest arrival (stamps are unique). ``next`` is the earliest
-    cycle > clk at which a request of the buffer becomes ready (INF if none); the position is -1
-    for an empty buffer. Written as a min-reduction over a key to keep the loop branch-light.
-    """
-    best = -1
-    best_key = INF
-    nxt = INF
-    for i in range(nbuf):
-        nb = buf[u, i, E_NB]
-        o = bk[u, nb, OPEN_ROW]
-        # branch-free command choice: RD + is_write on a hit, ACT + is_open otherwise
-        hit = np.int64(o == buf[u, i, E_ROW])
-        c = hit * (RD + buf[u, i, E_W]) + (1 - hit) * (ACT + np.int64(o >= 0))
-        t = ready_at(ready, u, nb, c, BSH, RSH, OG, ORK)
-        late = np.int64(t > clk)
-        key = buf[u, i, E_STAMP] + late * INF
-        best = i if key < best_key else best
-        best_key = min(key, best_key)
-        nxt = min(nxt, t + (1 - late) * INF)
-    if best < 0:
-        return -1, -1, False, nxt
-    nb = buf[u, best, E_NB]
-    return best, _cmd_of(bk, u, nb, buf[u, best, E_ROW], buf[u, best, E_W]), best_key < INF, nxt
+def workspace(n_keys: int, U: int, qmax_r: int, qmax_w: int, qmax_a: int) -> tuple[np.ndarray, ...]:
+    """Kernel work arrays ``(sid, snb, slb, sver, us, pb, wcnt)`` (allocated here: the kernel allocates
+    nothing). The four slot arrays hold ``QW`` slots per unit."""
+    qw = qmax_r + qmax_w + qmax_a + 3
+    return (np.zeros(U * qw, dtype=np.int64), np.zeros(U * qw, dtype=np.int64), np.zeros(U * qw, dtype=np.int64),
+            np.zeros(U * qw, dtype=np.int64), np.zeros(U * NUS, dtype=np.int64),
+            np.zeros(U * PCAP, dtype=np.int64), np.zeros(max(1, n_keys), dtype=np.int64))
 
 
 @njit(cache=True)
-def run(arr, kunit, knb, krank, row, col, isw, akey,
-        U, R, NBK, BPG, qmax_r, qmax_w, qmax_a, hi, lo, rd_lat, nrefi, tRFC,
-        ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin, BSH, RSH, OG, ORK,
-        log_on, lg, lg_n, skip):
-    """Simulate the trace; returns (stamp, done, cls, lg, end_cycle, unfinished, forwarded)."""
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, pb, wcnt, rd, bk, rk,
+        tb, gm, pr, lg, lg_n):
+    """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns ``(lg, forwarded)``."""
     n = arr.shape[0]
-    stamp = np.full(n, -1, dtype=np.int64)
-    done = np.full(n, -1, dtype=np.int64)
-    cls = np.full(n, -1, dtype=np.int64)
-    rb = np.zeros((U, qmax_r + 1, EW), dtype=np.int64)
-    wb = np.zeros((U, qmax_w + 1, EW), dtype=np.int64)
-    ab = np.zeros((U, qmax_a + 1, EW), dtype=np.int64)
-    rn = np.zeros(U, dtype=np.int64)
-    wn = np.zeros(U, dtype=np.int64)
-    an = np.zeros(U, dtype=np.int64)
-    PCAP = 4096
-    pb = np.zeros((U, PCAP), dtype=np.int64)
-    ph = np.zeros(U, dtype=np.int64)
-    pn = np.zeros(U, dtype=np.int64)
-    wmode = np.zeros(U, dtype=np.int64)
-    next_ref = np.full(U, INF, dtype=np.int64)
-    wake = np.full(U, INF, dtype=np.int64)
-    if nrefi > 0:
-        for u in range(U):
-            next_ref[u] = nrefi
-            wake[u] = nrefi
-    last_served = np.full(U, -INF, dtype=np.int64)
-
+    U = gm[G_U]
+    R = gm[G_R]
+    NBK = gm[G_NBK]
+    NBT = gm[G_NBT]
+    ROWS = gm[G_ROWS]
+    BSH = gm[G_BSH]
+    RSH = gm[G_RSH]
+    OG = gm[G_OG]
+    ORK = gm[G_ORK]
+    qmax_r = pr[P_QR]
+    qmax_w = pr[P_QW]
+    qmax_a = pr[P_QA]
+    hi = pr[P_HI]
+    lo = pr[P_LO]
+    rd_lat = pr[P_RDLAT]
+    nrefi = pr[P_NREFI]
+    log_on = pr[P_LOG] != 0
+    skip = pr[P_SKIP] != 0
+    QW = sid.shape[0] // U
+    OFF_W = qmax_r + 1
+    OFF_A = OFF_W + qmax_w + 1
+    none = np.int64(-1)
+    for u in range(U):
+        us[u * NUS + US_NEXT_REF] = nrefi if nrefi > 0 else INF
+        us[u * NUS + US_WAKE] = us[u * NUS + US_NEXT_REF]
+        us[u * NUS + US_LAST] = -INF
     nxt = 0
     nfwd = 0
     outstanding = 0
@@ -126,161 +120,235 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
         if nxt < n and arr[nxt] + 1 <= clk:
             q = nxt
             u = kunit[q]
+            v = u * NUS
             ok = False
+            j = -1                # the slot it takes (none when forwarded)
             if isw[q] == 0:
-                fwd = False
-                for i in range(wn[u]):
-                    if wb[u, i, E_KEY] == akey[q]:
-                        fwd = True
-                        break
-                if fwd:
+                if us[v + US_WN] > 0 and wcnt[akey[q]] > 0:
                     nfwd += 1
-                    s = clk if clk > last_served[u] + 1 else last_served[u] + 1
-                    last_served[u] = s
+                    s = max(clk, us[v + US_LAST] + 1)
+                    us[v + US_LAST] = s
                     done[q] = s
                     ok = True
-                elif rn[u] <= qmax_r:
-                    entry_put(rb, rn, u, q, knb[q], row[q], clk - 1, 0, col[q], akey[q], krank[q])
-                    outstanding += 1
-                    ok = True
-            elif wn[u] <= qmax_w:
-                entry_put(wb, wn, u, q, knb[q], row[q], clk - 1, 1, col[q], akey[q], krank[q])
+                elif us[v + US_RN] <= qmax_r:
+                    j = u * QW + us[v + US_RN]
+                    us[v + US_RN] += 1
+            elif us[v + US_WN] <= qmax_w:
+                j = u * QW + OFF_W + us[v + US_WN]
+                us[v + US_WN] += 1
+                wcnt[akey[q]] += 1
+            if j >= 0:
+                sid[j] = q
+                snb[j] = knb[q]
+                slb[j] = -INF
                 outstanding += 1
                 ok = True
             if ok:
                 stamp[q] = clk - 1
                 nxt += 1
-                if wake[u] > clk:
-                    wake[u] = clk
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0:
             break
         # ---- controller ticks ----
-        for u in range(U):
-            if wake[u] > clk:
-                continue
-            lg_n[2] += 1
-            if nrefi > 0 and clk >= next_ref[u]:
-                next_ref[u] += nrefi
-                for r in range(R):
-                    pb[u, (ph[u] + pn[u]) % PCAP] = r
-                    pn[u] += 1
-            found = False
-            src = -1
-            pos = -1
-            cmd = -1
-            m = next_ref[u]
-            if an[u] > 0:
-                pos, cmd, rdy, t = _best(ab, an[u], u, clk, ready, bk, BSH, RSH, OG, ORK)
-                m = min(m, t)
-                if rdy:
-                    found = True
-                    src = 0
-            if not found:
-                if pn[u] > 0:
-                    r = pb[u, ph[u]]
-                    cmd = PREA if rk[u, r, N_OPEN] > 0 else REFAB
-                    t = ready[u, ORK + r, cmd]
-                    if t <= clk:
-                        found = True
-                        src = 1
-                    else:
-                        m = min(m, t)
-                else:
-                    if wmode[u] == 0:
-                        if wn[u] > hi or rn[u] == 0:
-                            wmode[u] = 1
-                    elif wn[u] < lo and rn[u] != 0:
-                        wmode[u] = 0
-                    if wmode[u] == 1:
-                        if wn[u] > 0:
-                            pos, cmd, found, t = _best(wb, wn[u], u, clk, ready, bk, BSH, RSH, OG, ORK)
-                            m = min(m, t)
-                            src = 3
-                    elif rn[u] > 0:
-                        pos, cmd, found, t = _best(rb, rn[u], u, clk, ready, bk, BSH, RSH, OG, ORK)
-                        m = min(m, t)
-                        src = 2
-            if found and (cmd == PRE or cmd == PREA or cmd == RDA or cmd == WRA):
-                if src == 1:
-                    tr = pb[u, ph[u]]
-                    tnb = -1
-                else:
-                    buf = ab if src == 0 else (rb if src == 2 else wb)
-                    tr = buf[u, pos, E_RANK]
-                    tnb = buf[u, pos, E_NB]
-                for i in range(an[u]):
-                    if ab[u, i, E_RANK] == tr and (tnb < 0 or ab[u, i, E_NB] == tnb):
-                        found = False
-                        break
-            if found:
-                if src == 1:
-                    r = pb[u, ph[u]]
-                    issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-                          u, r, -1, -1, cmd, clk, R, NBK, BPG, BSH, OG, ORK, tRFC, 0)
-                    if log_on:
-                        lg = log_cmd(lg, lg_n, clk, cmd, u, r, -1, -1, -1)
-                    if cmd == REFAB:
-                        ph[u] = (ph[u] + 1) % PCAP
-                        pn[u] -= 1
-                else:
-                    buf = ab if src == 0 else (rb if src == 2 else wb)
-                    cnt = an if src == 0 else (rn if src == 2 else wn)
-                    q = buf[u, pos, E_Q]
-                    r = buf[u, pos, E_RANK]
-                    nb = buf[u, pos, E_NB]
-                    w = buf[u, pos, E_W]
-                    rw = buf[u, pos, E_ROW]
-                    final = WR if w else RD
-                    if cls[q] < 0:
-                        cls[q] = 0 if cmd == final else (2 if cmd == PRE else 1)
-                    issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-                          u, r, nb, rw, cmd, clk, R, NBK, BPG, BSH, OG, ORK, tRFC, 0)
-                    if log_on:
-                        lg = log_cmd(lg, lg_n, clk, cmd, u, r, nb - r * NBK, rw, col[q])
-                    if cmd == final:
-                        if w:
-                            done[q] = clk
-                        else:
-                            s = clk + rd_lat
-                            if s <= last_served[u]:
-                                s = last_served[u] + 1
-                            last_served[u] = s
-                            done[q] = s
-                        outstanding -= 1
-                        entry_remove(buf, cnt, u, pos)
-                    elif cmd == ACT and src != 0 and an[u] <= qmax_a:
-                        entry_move(buf, cnt, u, pos, ab, an)
-                wake[u] = clk + 1
-            else:
-                # nothing issued: the state only changes when a command becomes ready (the other
-                # mode's buffer cannot issue before a size change, and a size change wakes the unit)
-                wake[u] = m
-        if not skip:
-            for u in range(U):
-                if wake[u] > clk + 1:
-                    wake[u] = clk + 1
-        # ---- next cycle ----
         nc = INF
         for u in range(U):
-            if wake[u] < nc:
-                nc = wake[u]
+            v = u * NUS
+            if us[v + US_WAKE] <= clk:
+                lg_n[2] += 1
+                ub = u * ROWS
+                ubk = u * NBT
+                base = u * QW
+                if nrefi > 0 and clk >= us[v + US_NEXT_REF]:
+                    us[v + US_NEXT_REF] += nrefi
+                    for r in range(R):
+                        pb[u * PCAP + (us[v + US_PH] + us[v + US_PN]) % PCAP] = r
+                        us[v + US_PN] += 1
+                m = us[v + US_NEXT_REF]
+                an = us[v + US_AN]
+                found = False
+                src = 0           # 0 active, 1 priority, 2 read, 3 write buffer
+                off = base + OFF_A
+                cnt = an
+                pos = -1
+                cmd = -1
+                refine_a = False  # wake-up: refine the bounds of the active buffer / the scanned buffer
+                refine_b = False
+                # the active buffer, then (if nothing is ready there) the priority buffer or the
+                # read / write buffer: the first ready slot in age order is FRFCFS's choice
+                for phase in range(2):
+                    if phase == 1:
+                        if found:
+                            break
+                        if us[v + US_PN] > 0:
+                            r = pb[u * PCAP + us[v + US_PH]]
+                            cmd = PREA if rk[(u * R + r) * RKW + N_OPEN] > 0 else REFAB
+                            t = rd[(ub + ORK + r) * NC + cmd]
+                            if t <= clk:
+                                found = True
+                                src = 1
+                            else:
+                                m = min(m, t)
+                            break
+                        wn = us[v + US_WN]
+                        rn = us[v + US_RN]
+                        if us[v + US_WMODE] == 0:
+                            if wn > hi or rn == 0:
+                                us[v + US_WMODE] = 1
+                        elif wn < lo and rn != 0:
+                            us[v + US_WMODE] = 0
+                        if us[v + US_WMODE] == 1:
+                            src, off, cnt = 3, base + OFF_W, wn
+                        else:
+                            src, off, cnt = 2, base, rn
+                    j = off
+                    while j < off + cnt:
+                        x = uintp(j)
+                        nb = snb[x]
+                        if slb[x] <= clk or sver[x] != bk[(ubk + nb) * BKW + BK_VER]:
+                            q = sid[x]
+                            o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                            c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
+                            t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                            slb[x] = t
+                            sver[x] = bk[(ubk + nb) * BKW + BK_VER]
+                            if t <= clk:
+                                found = True
+                                pos = j
+                                cmd = c
+                                break
+                        j += 1
+                    if not found:
+                        if phase == 0:
+                            refine_a = True
+                        else:
+                            refine_b = True
+                if found and (cmd == PRE or cmd == PREA or cmd == RDA or cmd == WRA):
+                    # a close of a bank an active-buffer request needs is vetoed
+                    if src == 1:
+                        tr = pb[u * PCAP + us[v + US_PH]]
+                        tnb = -1
+                    else:
+                        tnb = snb[pos]
+                        tr = tnb >> RSH
+                    for j in range(base + OFF_A, base + OFF_A + an):
+                        if (snb[j] >> RSH) == tr and (tnb < 0 or snb[j] == tnb):
+                            found = False
+                            break
+                    if not found and src != 1:
+                        # the scan stopped at the vetoed slot: bring the later bounds up to date; the
+                        # wake-up is the earliest of the late slots (ready ones keep bounds <= clk)
+                        for j in range(pos + 1, off + cnt):
+                            nb = snb[j]
+                            if slb[j] <= clk or sver[j] != bk[(ubk + nb) * BKW + BK_VER]:
+                                q = sid[j]
+                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                                c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
+                                slb[j] = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                                sver[j] = bk[(ubk + nb) * BKW + BK_VER]
+                        if src == 0:
+                            refine_a = True
+                        else:
+                            refine_b = True
+                for which in range(2):
+                    if which == 0 and not refine_a or which == 1 and not refine_b:
+                        continue
+                    rlo = base + OFF_A if which == 0 else off
+                    rhi = rlo + (an if which == 0 else cnt)
+                    # every bound in the range is current: refine the smallest late bound until it is
+                    # exact; then it is the earliest ready cycle of the range (bounds never exceed it)
+                    while True:
+                        k = -1
+                        lbk = INF
+                        for j in range(rlo, rhi):
+                            y = slb[uintp(j)]
+                            if clk < y < lbk:
+                                k = j
+                                lbk = y
+                        if k < 0:
+                            break
+                        q = sid[k]
+                        nb = snb[k]
+                        o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                        c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
+                        t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                        if t == lbk:
+                            m = min(m, t)
+                            break
+                        slb[k] = t
+                if found:
+                    if src == 1:
+                        r = pb[u * PCAP + us[v + US_PH]]
+                        issue(rd, bk, rk, tb, gm, u, r, none, none, cmd, clk)
+                        if log_on:
+                            lg = log_cmd(lg, lg_n, clk, cmd, u, r, none, none, none)
+                        if cmd == REFAB:
+                            us[v + US_PH] = (us[v + US_PH] + 1) % PCAP
+                            us[v + US_PN] -= 1
+                    else:
+                        q = sid[pos]
+                        nb = snb[pos]
+                        r = nb >> RSH
+                        w = isw[q]
+                        rw = row[q]
+                        final = RD + w
+                        if cls[q] < 0:
+                            cls[q] = 0 if cmd == final else (2 if cmd == PRE else 1)
+                        issue(rd, bk, rk, tb, gm, u, r, nb, rw, cmd, clk)
+                        if log_on:
+                            lg = log_cmd(lg, lg_n, clk, cmd, u, r, nb - r * NBK, rw, col[q])
+                        leave = cmd == final or (cmd == ACT and src != 0 and an <= qmax_a)
+                        if cmd == final:
+                            if w:
+                                done[q] = clk
+                            else:
+                                s = clk + rd_lat
+                                if s <= us[v + US_LAST]:
+                                    s = us[v + US_LAST] + 1
+                                us[v + US_LAST] = s
+                                done[q] = s
+                            outstanding -= 1
+                        if leave:
+                            for j in range(pos, off + cnt - 1):
+                                x = uintp(j)
+                                sid[x] = sid[x + 1]
+                                snb[x] = snb[x + 1]
+                                slb[x] = slb[x + 1]
+                                sver[x] = sver[x + 1]
+                            us[v + (US_AN if src == 0 else (US_RN if src == 2 else US_WN))] -= 1
+                            if src == 3:
+                                wcnt[akey[q]] -= 1
+                        if leave and cmd == ACT:
+                            # into the active buffer, kept sorted by arrival
+                            j = base + OFF_A + an
+                            while j > base + OFF_A and stamp[sid[j - 1]] > stamp[q]:
+                                sid[j] = sid[j - 1]
+                                snb[j] = snb[j - 1]
+                                slb[j] = slb[j - 1]
+                                sver[j] = sver[j - 1]
+                                j -= 1
+                            sid[j] = q
+                            snb[j] = nb
+                            slb[j] = -INF
+                            us[v + US_AN] = an + 1
+                    us[v + US_WAKE] = clk + 1
+                else:
+                    # nothing issued: the state only changes when a command becomes ready (the other
+                    # mode's buffer cannot issue before a size change, and a size change wakes the unit)
+                    us[v + US_WAKE] = m
+            if not skip:
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk + 1)
+            nc = min(nc, us[v + US_WAKE])
+        # ---- next cycle ----
         if nxt < n:
             if blocked >= 0:
-                f = clk + 1 if wake[blocked] <= clk + 1 else wake[blocked] + 1
+                wb = us[blocked * NUS + US_WAKE]
+                f = clk + 1 if wb <= clk + 1 else wb + 1
             else:
                 f = arr[nxt] + 1
-            if f < nc:
-                nc = f
+            nc = min(nc, f)
         if nc >= INF:
             break
-        clk = nc if nc > clk + 1 else clk + 1
-    end = np.int64(0)
-    unfinished = 0
-    for q in range(n):
-        if done[q] > end:
-            end = done[q]
-        if done[q] < 0:
-            unfinished += 1
-    return stamp, done, cls, lg, end, unfinished, nfwd
+        clk = max(nc, clk + 1)
+    return lg, nfwd
