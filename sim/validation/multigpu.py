@@ -213,7 +213,7 @@ def _sig(x: float, digits: int = 3) -> float:
 
 def fit(comps: dict[Point, dict[str, Components]], hardware: str = CALIBRATION_HW) -> Fit:
     """Non-negative least squares of the relative errors of both phases over ``hardware``'s points."""
-    from scipy.optimize import nnls
+    from sim.validation.fitting import nnls
 
     rows, target = [], []
     for p, c in comps.items():
