@@ -53,9 +53,8 @@ CASES = [(p, c) for p in ("ddr4-2400", "ddr4-3200", "ddr5-4800", "lpddr5-6400", 
                           "dramsim3-ddr4-2400", "dramsim3-hbm2", "ramulator2-ddr4-2400", "ramulator2-hbm2")
          for c in ("default", "dramsim3", "ramulator2")]
 KNOWN = {
-    # engine departures from the checker's rules, reported to the engine owner (see xfail tests below)
-    ("dramsim3-ddr4-2400", "default"), ("dramsim3-hbm2", "default"), ("hbm2", "default"),
-    ("ramulator2-hbm2", "default"), ("gddr6", "default"), ("hbm3", "ramulator2"),
+    # engine departures from the checker's rules (see the xfail test below)
+    ("hbm3", "ramulator2"),
 }
 
 
@@ -87,10 +86,10 @@ def test_refresh_is_checked_on_long_runs():
     assert "refresh interval" in names
 
 
-@pytest.mark.xfail(reason="engine default profile: RD->WR same rank is RL+tBL-WL+tRTRS; with tRTRS = 1 this is "
-                          "one cycle below JEDEC's RL+BL/2-WL+2 (1 nCK write preamble); reported", strict=False)
 @pytest.mark.parametrize("preset", ["dramsim3-ddr4-2400", "hbm2", "gddr6"])
-def test_known_default_read_to_write_turnaround(preset):
+def test_default_read_to_write_turnaround_has_the_write_preamble(preset):
+    """The default profile's RD->WR is RL + tBL + max(2, tRTRS) - WL, JEDEC's 1 nCK write preamble even
+    with tRTRS = 1 (these presets have tRTRS 1 or 2)."""
     spec = load_memory(preset, compat="default")
     run = _run(spec)
     assert not check_log(run.command_log, spec)
@@ -104,10 +103,9 @@ def test_known_ramulator2_hbm_ranks_share_the_data_bus():
     assert not check_log(run.command_log, spec)
 
 
-@pytest.mark.xfail(reason="engine ramulator2 profile with bank groups off applies the _S timings between banks; "
-                          "Ramulator 2.0 puts all banks in one bank-group node, where the _L timings apply; "
-                          "reported", strict=False)
-def test_known_ramulator2_bank_groups_off():
+def test_ramulator2_bank_groups_off_apply_the_long_timings():
+    """With bank groups off Ramulator 2.0 keeps all banks in one bank-group node, so nCCDL, nWTRL and nRRDL
+    apply between all banks; the engine's ramulator2 profile does the same."""
     spec = load_memory("ddr4-2400", ["org.bankgroups=1", "org.banks_per_group=16", "timing.tCCD_L=8",
                                      "timing.tWTR_L=12", "timing.tRRD_L=9"], compat="ramulator2")
     run = _run(spec, n=2000, seed=3, span=1)
@@ -354,8 +352,7 @@ def test_command_log_csv_round_trip(tmp_path, valid):
 def configs(draw, profile: str):
     hbm = draw(st.booleans())
     ranks = 1 if hbm else draw(st.sampled_from([1, 2]))
-    # bank groups off in the ramulator2 profile: see test_known_ramulator2_bank_groups_off
-    bankgroups = draw(st.sampled_from([2, 4] if profile == "ramulator2" else [1, 2, 4]))
+    bankgroups = draw(st.sampled_from([1, 2, 4]))
     org = DramOrg(standard="HBM2" if hbm else "DDR4", channels=draw(st.sampled_from([1, 2])),
                   pseudo_channels=2 if hbm else 1, ranks=ranks, bankgroups=bankgroups,
                   banks_per_group=draw(st.sampled_from([2, 4])), rows=1024, columns=256,
@@ -374,9 +371,7 @@ def configs(draw, profile: str):
         tRC=ras + rp + draw(st.integers(0, 5)), tBL=tbl, tCCD_S=ccd_s, tCCD_L=ccd_s + draw(st.integers(0, 3)),
         tRRD_S=rrd_s, tRRD_L=rrd_s + draw(st.integers(0, 3)), tFAW=draw(st.integers(0, 40)),
         tWR=draw(st.integers(2, 20)), tWTR_S=wtr_s, tWTR_L=wtr_s + draw(st.integers(0, 6)),
-        tRTP=draw(st.integers(2, 10)),
-        # tRTRS 1 on DDR4 in the default profile is the known turnaround departure (xfail test above)
-        tRTRS=draw(st.integers(2 if profile == "default" else 1, 3)),
+        tRTP=draw(st.integers(2, 10)), tRTRS=draw(st.integers(1, 3)),
         tREFI=draw(st.sampled_from([0, 700, 1500])), tRFC=draw(st.integers(20, 120)))
     refresh = "none" if t.tREFI == 0 else ("staggered" if profile == "dramsim3" else "allbank")
     page = "open" if profile == "ramulator2" else draw(st.sampled_from(["open", "closed"]))

@@ -50,6 +50,7 @@ RANK_CMDS = (PREA, REFAB)
 
 # scopes, relative to the later command
 BANK, BANKGROUP, OTHER_BG, RANK, OTHER_RANK = "bank", "bank group", "other bank group", "rank", "other rank"
+OTHER_BANKS = "other banks of the rank"
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,11 @@ def build_rules(spec: DramSpec, profile: str | None = None) -> list[Rule]:
     rtp = t.AL + t.tRTP
     wr_to_pre = wl + bl + t.tWR
 
+    rtw_scope = RANK
     if profile == "dramsim3":
+        # DRAMsim3 constrains RD -> WR in every bank of the rank but RDA -> WR only in the other banks
+        # (its own bank must be activated again first)
+        rtw_scope = OTHER_BANKS
         rtw_same = rl + bl - wl + t.tRTRS
         rtw_other = rl + bl + t.tRTRS - wl
         wtr_other = wl + bl + t.tRTRS - rl
@@ -159,7 +164,8 @@ def build_rules(spec: DramSpec, profile: str | None = None) -> list[Rule]:
         Rule("tCCD_S (RD to RD)", READS, READS, OTHER_BG, max(bl, t.tCCD_S)),
         Rule("tCCD_L (WR to WR)", WRITES, WRITES, BANKGROUP, max(bl, ccd_l)),
         Rule("tCCD_S (WR to WR)", WRITES, WRITES, OTHER_BG, max(bl, t.tCCD_S)),
-        Rule("read-to-write turnaround", READS, WRITES, RANK, rtw_same),
+        Rule("read-to-write turnaround", (RD,), WRITES, RANK, rtw_same),
+        Rule("read-to-write turnaround", (RDA,), WRITES, rtw_scope, rtw_same),
         Rule("tWTR_L", WRITES, READS, BANKGROUP, wl + bl + wtr_l),
         Rule("tWTR_S", WRITES, READS, OTHER_BG, wl + bl + t.tWTR_S),
         Rule("tRTRS (RD to RD, rank switch)", READS, READS, OTHER_RANK,
@@ -187,12 +193,14 @@ def build_rules(spec: DramSpec, profile: str | None = None) -> list[Rule]:
 
 
 class _RankState:
-    __slots__ = ("bank_last", "bg_last", "rank_last", "open", "acts", "refs")
+    __slots__ = ("bank_last", "bg_last", "rank_last", "other_last", "open", "acts", "refs")
 
     def __init__(self, bankgroups: int) -> None:
         self.bank_last: dict[tuple[int, int], dict[int, tuple[int, int]]] = {}
         self.bg_last: dict[int, list[tuple[int, int] | None]] = {}
         self.rank_last: dict[int, tuple[int, int]] = {}
+        #: per command: (bank of the latest, latest from a bank other than that one) -> "other banks" scope
+        self.other_last: dict[int, tuple[tuple[int, int], tuple[int, int] | None]] = {}
         self.open: dict[tuple[int, int], int] = {}
         self.acts: list[tuple[int, int]] = []
         self.refs: list[tuple[int, int]] = []
@@ -344,6 +352,13 @@ def check_log(log: np.ndarray, spec: DramSpec, *, profile: str | None = None, en
             per_bg = st.bg_last.setdefault(cmd, [None] * o.bankgroups)
             if 0 <= bg < o.bankgroups:
                 per_bg[bg] = stamp
+            prev = st.other_last.get(cmd)
+            if prev is None:
+                st.other_last[cmd] = (key, None)
+            elif prev[0] == key:
+                st.other_last[cmd] = (key, prev[1])
+            else:
+                st.other_last[cmd] = (key, st.bank_last[prev[0]][cmd])
         st.rank_last[cmd] = stamp
 
     if refresh_on and end_cycle is not None and ref_interval > 0:
@@ -368,6 +383,11 @@ def _latest(scope: str, cmd: int, st: _RankState, key: tuple[int, int], bg: int,
         return got
     if scope == RANK:
         return st.rank_last.get(cmd)
+    if scope == OTHER_BANKS:
+        got = st.other_last.get(cmd)
+        if got is None:
+            return None
+        return got[1] if got[0] == key else st.bank_last[got[0]][cmd]
     if scope in (BANKGROUP, OTHER_BG):
         per_bg = st.bg_last.get(cmd)
         if per_bg is None or bg < 0:

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.dram import mapping as mp
 from sim.dram.commands import LOG_DTYPE, N_COMMANDS, NAMES
-from sim.dram.kernels import _old_common, common
+from sim.dram.kernels import common
 from sim.dram.result import DramRun
 from sim.dram.spec import DramSpec
 from sim.dram.timing import PROFILES, TimingTable, build_table
@@ -108,72 +108,67 @@ def _addr_keys(values: np.ndarray) -> np.ndarray:
 def _run_kernel(spec: DramSpec, profile: str, arrive: np.ndarray, coords: tuple, row: np.ndarray,
                 col: np.ndarray, isw: np.ndarray, akey: np.ndarray, table: TimingTable,
                 log_on: bool, idle_skip: bool = True) -> tuple:
-    """Run the profile's kernel; returns (rd, bk, rk) device state, per-request arrays, log, counters."""
+    """Run the profile's kernel; returns the device state ``(rd, bk, rk)``, the per-request arrays
+    ``(stamp, done, cls)``, the log and its counters, the end cycle, unfinished requests and extras."""
+    cap = 4 * arrive.size + 1024
+    while True:
+        out = _run_once(spec, profile, arrive, coords, row, col, isw, akey, table, log_on, idle_skip, cap)
+        lg_n = out[5]
+        if not log_on or lg_n[3] == 0:
+            return out
+        cap = int(lg_n[0]) + 1024          # the log overflowed: run again with room for every command
+
+
+def _run_once(spec: DramSpec, profile: str, arrive: np.ndarray, coords: tuple, row: np.ndarray,
+              col: np.ndarray, isw: np.ndarray, akey: np.ndarray, table: TimingTable, log_on: bool,
+              idle_skip: bool, log_cap: int) -> tuple:
     U, R, NBK, BPG = _geometry(spec, profile)
     n = arrive.size
     t, c = spec.timing, spec.controller
     kunit, krank, kbank = coords
     knb = krank * NBK + kbank
     mode, interval = _refresh_interval(spec, profile)
-    lg, lg_n = common.new_log(log_on, 4 * n + 64)
+    lg, lg_n = common.new_log(log_on, log_cap)
     stamp = np.full(n, -1, dtype=np.int64)
     done = np.full(n, -1, dtype=np.int64)
     cls = np.full(n, -1, dtype=np.int64)
     nkeys = int(akey.max()) + 1 if n else 1
-    if profile == "ramulator2":
+    dev, (gm, rd, bk, rk) = common.device(U, R, NBK, BPG, table, t.tRFC, t.tRFCpb if profile == "default" else 0)
+    state = (dev, gm, rd, bk, rk)
+    std = spec.org.standard.upper()
+    dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
+    args = (arrive, kunit, knb, row, col, isw, akey, stamp, done, cls)
+    if profile == "dramsim3":
+        from sim.dram.kernels import dramsim3 as k
+        pr = np.array([c.read_queue, c.write_queue, c.cmd_queue_size, t.RL + t.tBL, mode, interval, int(dual),
+                       int(c.page_policy == "closed"), int(log_on), int(idle_skip)], dtype=np.int64)
+        ws = k.workspace(n, nkeys, U, R * NBK, int(c.read_queue), int(c.write_queue), int(c.cmd_queue_size))
+        merged, undrained, fwd = k.run(*args, *ws, *state, pr, lg, lg_n)
+        extra = {"merged": int(merged), "forwarded": int(fwd), "writes_undrained": int(undrained)}
+    elif profile == "ramulator2":
         from sim.dram.kernels import ramulator2 as k
-        rd, bk, rk = common.new_state(U, R, NBK, BPG)
-        gm = common.geometry(U, R, NBK, BPG, t.tRFC, 0)
         qa = 32
-        hi = float(c.write_high * c.write_queue)
+        hi = float(c.write_high * c.write_queue)    # "more than hi" / "fewer than lo" writes, as integers
         lo = float(c.write_low * c.write_queue)
         pr = np.array([c.read_queue, c.write_queue, qa, int(np.floor(hi)), int(np.ceil(lo)), t.CL + t.tBL,
                        interval if mode else 0, int(log_on), int(idle_skip)], dtype=np.int64)
-        sid, snb, slb, sver, us, pb, wcnt = k.workspace(nkeys, U, int(c.read_queue), int(c.write_queue), qa)
-        lg, fwd = k.run(arrive, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, pb, wcnt,
-                        rd, bk, rk, common.pack_table(table), gm, pr, lg, lg_n)
+        ws = k.workspace(nkeys, U, int(c.read_queue), int(c.write_queue), qa)
+        fwd = k.run(*args, *ws, *state, pr, lg, lg_n)
         extra = {"forwarded": int(fwd)}
-        st = (rd, bk, rk)
     else:
-        st = _old_common.new_state(U, R, NBK, BPG)
-        geo = _old_common.geometry(R, NBK, BPG)
-        tb = _old_common.table_arrays(table)
-        if profile == "dramsim3":
-            from sim.dram.kernels import dramsim3 as k
-            std = spec.org.standard.upper()
-            dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
-            close = c.page_policy == "closed"
-            out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
-                        int(c.read_queue), int(c.write_queue), int(c.cmd_queue_size),
-                        int(t.RL + t.tBL), int(mode), int(interval), int(t.tRFC), bool(dual), bool(close),
-                        *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
-            stamp, done, cls, lg, end, unfinished, merged, undrained, fwd = out
-            extra = {"merged": int(merged), "forwarded": int(fwd), "writes_undrained": int(undrained)}
-        else:
-            from sim.dram.kernels import default as k
-            pol = {"open": 0, "closed": 1, "timeout": 2}[c.page_policy]
-            sched = {"frfcfs": 0, "fcfs": 1}[c.scheduler]
-            std = spec.org.standard.upper()
-            dual = bool(c.hbm_dual_cmd) and std.startswith("HBM")
-            hi = max(1, int(np.ceil(c.write_high * c.write_queue)))
-            lo = int(np.floor(c.write_low * c.write_queue))
-            out = k.run(arrive, kunit, knb, krank, row, col, isw, akey, U, R, NBK, BPG,
-                        int(c.read_queue), int(c.write_queue), hi, lo, int(sched), int(pol),
-                        int(c.page_timeout), int(t.RL + t.tBL), int(mode), int(interval),
-                        int(t.tRFC), int(t.tRFCpb), bool(dual), *st, *tb, *geo, log_on, lg, lg_n, idle_skip)
-            stamp, done, cls, lg, end, unfinished, merged, fwd = out
-            extra = {"merged": int(merged), "forwarded": int(fwd)}
-        # old layout -> new (rd, bk, rk)
-        ready, obk, ork, _hist, ocounts = st
-        _, bk, rk = common.new_state(U, R, NBK, BPG)
-        bk.reshape(-1, common.BKW)[:, :2] = obk.reshape(-1, 2)
-        rk.reshape(-1, common.RKW)[:, :5] = ork.reshape(U * R, 5)
-        rk.reshape(-1, common.RKW)[:, common.CNT:] = ocounts.reshape(U * R, -1)
-        st = (ready, bk, rk)
-    end = int(done.max()) if n else 0
-    end = max(end, 0)
+        from sim.dram.kernels import default as k
+        hi = max(1, int(np.ceil(c.write_high * c.write_queue)))
+        lo = int(np.floor(c.write_low * c.write_queue))
+        pol = {"open": 0, "closed": 1, "timeout": 2}[c.page_policy]
+        sched = {"frfcfs": 0, "fcfs": 1}[c.scheduler]
+        pr = np.array([c.read_queue, c.write_queue, hi, lo, sched, pol, c.page_timeout, t.RL + t.tBL, mode, interval,
+                       int(dual), int(log_on), int(idle_skip)], dtype=np.int64)
+        ws = k.workspace(nkeys, U, R, R * NBK, int(c.read_queue), int(c.write_queue))
+        merged, fwd = k.run(*args, *ws, *state, pr, lg, lg_n)
+        extra = {"merged": int(merged), "forwarded": int(fwd)}
+    end = max(int(done.max()), 0) if n else 0
     unfinished = int(np.sum(done < 0))
-    return st, stamp, done, cls, lg, lg_n, end, unfinished, extra
+    return (rd, bk, rk), stamp, done, cls, lg, lg_n, end, unfinished, extra
 
 
 def _check_profile(spec: DramSpec) -> str:

@@ -26,14 +26,15 @@ run-time strides, and every array argument of a call expands to about ten machin
 
 Geometry and refresh constants travel in one int64 array ``gm`` (``G_*`` indices, :func:`geometry`)
 and the timing table in one int64 array ``tb`` (:func:`pack_table`).
-Log: ``lg`` int64 ``[cap, 7]`` rows ``(cycle, cmd, u, r, b, row, col)``; ``lg_n`` int64[4]: log rows,
-main-loop iterations, unit ticks, spare (kernel work counters for the benchmark).
+Log: ``lg`` int64 ``[cap, 7]`` rows ``(cycle, cmd, u, r, b, row, col)``; ``lg_n`` int64[4]: commands
+logged, main-loop iterations, unit ticks (kernel work counters for the benchmark), commands that did
+not fit (the engine then runs again with a log large enough).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uintp
 
 from sim.dram.commands import ACT, N_COMMANDS, N_DRAM_COMMANDS, PRE, PREA, RDA, REFAB, REFPB, WRA
 
@@ -51,6 +52,10 @@ N_LEVELS = 6
 #: ``gm`` indices: ranks per unit, banks per rank, banks per group, banks per unit, ``rd`` rows per unit,
 #: bank-group and rank shifts, level-row offsets, tRFC, tRFCpb (cycles), units
 G_R, G_NBK, G_BPG, G_NBT, G_ROWS, G_BSH, G_RSH, G_OG, G_ORK, G_TRFC, G_TRFCPB, G_U = range(12)
+#: offsets of the regions of the packed device array (see :func:`device`): timing table, next-allowed
+#: cycles, bank state, rank state; ``GW`` is the size of the ``gm`` header
+G_TB, G_RD, G_BK, G_RK = range(12, 16)
+GW = 16
 #: ``tb`` header: per command, N_LEVELS + 1 absolute offsets of its level rows; then the windows offset
 TB_WIN = NC * (N_LEVELS + 1)
 
@@ -69,7 +74,7 @@ def geometry(U: int, R: int, NBK: int, BPG: int, tRFC: int = 0, tRFCpb: int = 0)
     """The ``gm`` array of a kernel geometry (see ``G_*``)."""
     NBT = R * NBK
     NBG = NBT // BPG
-    g = np.zeros(12, dtype=np.int64)
+    g = np.zeros(GW, dtype=np.int64)
     g[[G_R, G_NBK, G_BPG, G_NBT, G_ROWS, G_BSH, G_RSH, G_OG, G_ORK, G_TRFC, G_TRFCPB, G_U]] = (
         R, NBK, BPG, NBT, NBT + NBG + R, BPG.bit_length() - 1, NBK.bit_length() - 1, NBT, NBT + NBG,
         tRFC, tRFCpb, U)
@@ -97,124 +102,140 @@ def pack_table(table) -> np.ndarray:
     return tb
 
 
-def new_log(enabled: bool, estimate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Command-log buffer (grown by :func:`log_cmd` when full) and its counters."""
-    cap = max(16, estimate) if enabled else 1
+def device(U: int, R: int, NBK: int, BPG: int, table, tRFC: int = 0, tRFCpb: int = 0
+           ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The packed device array ``dev`` = ``gm | tb | rd | bk | rk`` and views ``(gm, rd, bk, rk)`` of it.
+
+    :func:`issue` takes ``dev`` alone: every array a numba function passes to another costs an atomic
+    reference-count update per call, so the command path carries one array; the kernels read state
+    through the views.
+    """
+    gm = geometry(U, R, NBK, BPG, tRFC, tRFCpb)
+    parts = [gm, pack_table(table), *new_state(U, R, NBK, BPG)]
+    offs = np.cumsum([0] + [len(x) for x in parts])
+    gm[[G_TB, G_RD, G_BK, G_RK]] = offs[1:5]
+    dev = np.concatenate(parts)
+    return dev, tuple(dev[offs[i]:offs[i + 1]] for i in (0, 2, 3, 4))
+
+
+def new_log(enabled: bool, capacity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Command-log buffer of ``capacity`` rows (one row when logging is off) and its counters."""
+    cap = max(16, capacity) if enabled else 1
     return np.zeros((cap, 7), dtype=np.int64), np.zeros(4, dtype=np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK):
     """Earliest cycle bank ``nb`` of the unit whose first ``rd`` row is ``ub`` may receive command ``c``."""
-    return max(rd[(ub + nb) * NC + c], rd[(ub + OG + (nb >> BSH)) * NC + c], rd[(ub + ORK + (nb >> RSH)) * NC + c])
+    return max(rd[uintp((ub + nb) * NC + c)], rd[uintp((ub + OG + (nb >> BSH)) * NC + c)],
+               rd[uintp((ub + ORK + (nb >> RSH)) * NC + c)])
 
 
-@njit(cache=True)
-def _raise(rd, i, t):
-    if rd[i] < t:
-        rd[i] = t
-
-
-@njit(cache=True)
-def _close(bk, rk, b, ur, clk):
-    """Precharge flat bank ``b`` of flat rank ``ur`` at ``clk`` (no-op when already precharged)."""
-    bk[b * BKW + BK_VER] += 1
-    if bk[b * BKW + OPEN_ROW] >= 0:
-        bk[b * BKW + OPEN_ROW] = -1
-        n = rk[ur * RKW + N_OPEN] - 1
-        rk[ur * RKW + N_OPEN] = n
-        if n == 0:
-            rk[ur * RKW + ACTIVE] += clk - rk[ur * RKW + SINCE]
-
-
-@njit(cache=True)
-def issue(rd, bk, rk, tb, gm, u, r, nb, row, cmd, clk):
+@njit(cache=True, inline='always')
+def issue(dev, u, r, nb, row, cmd, clk):
     """Issue ``cmd`` at ``clk`` to bank ``nb`` (-1 for PREA / REF) of rank ``r`` of unit ``u``.
 
-    Raises the next-allowed cycles by the timing table (``tb[cmd * 7 + l]`` bounds the rows of each
-    level, so no per-row dispatch), records ACTs for the activate windows, updates bank and rank state
-    and counts the command.
+    Raises the next-allowed cycles by the timing table (its header bounds the rows of each level of
+    ``cmd``, so no per-row dispatch), records ACTs for the activate windows, updates bank and rank state
+    and counts the command. ``dev`` is the packed device array (:func:`device`).
     """
-    R = gm[G_R]
-    NBK = gm[G_NBK]
-    BSH = gm[G_BSH]
-    ub = u * gm[G_ROWS]
-    ur = u * R + r
-    ubk = u * gm[G_NBT]
-    h = cmd * 7
-    for k in range(tb[h], tb[h + 1], 2):
-        _raise(rd, (ub + nb) * NC + tb[k], clk + tb[k + 1])
-    for k in range(tb[h + 1], tb[h + 2], 2):
-        _raise(rd, (ub + gm[G_OG] + (nb >> BSH)) * NC + tb[k], clk + tb[k + 1])
-    x = (ub + gm[G_ORK] + r) * NC
-    for k in range(tb[h + 2], tb[h + 3], 2):
-        _raise(rd, x + tb[k], clk + tb[k + 1])
-    for k in range(tb[h + 3], tb[h + 4], 2):
+    R = dev[G_R]
+    NBK = dev[G_NBK]
+    BSH = dev[G_BSH]
+    TB = dev[G_TB]
+    RDO = dev[G_RD]
+    BKO = dev[G_BK]
+    ur = dev[G_RK] + (u * R + r) * RKW
+    ub = u * dev[G_ROWS]
+    ubk = BKO + u * dev[G_NBT] * BKW
+    h = TB + cmd * 7
+    # (unsigned indices: no wrap-around code in these loops)
+    for k in range(TB + dev[h], TB + dev[h + 1], 2):
+        i = uintp(RDO + (ub + nb) * NC + dev[uintp(k)])
+        dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    for k in range(TB + dev[h + 1], TB + dev[h + 2], 2):
+        i = uintp(RDO + (ub + dev[G_OG] + (nb >> BSH)) * NC + dev[uintp(k)])
+        dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    x = RDO + (ub + dev[G_ORK] + r) * NC
+    for k in range(TB + dev[h + 2], TB + dev[h + 3], 2):
+        i = uintp(x + dev[uintp(k)])
+        dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    for k in range(TB + dev[h + 3], TB + dev[h + 4], 2):
         for r2 in range(R):
             if r2 != r:
-                _raise(rd, (ub + gm[G_ORK] + r2) * NC + tb[k], clk + tb[k + 1])
-    for k in range(tb[h + 4], tb[h + 5], 2):
+                i = uintp(RDO + (ub + dev[G_ORK] + r2) * NC + dev[uintp(k)])
+                dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    for k in range(TB + dev[h + 4], TB + dev[h + 5], 2):
         lo = (nb >> BSH) << BSH
-        for y in range(lo, lo + gm[G_BPG]):
+        for y in range(lo, lo + dev[G_BPG]):
             if y != nb:
-                _raise(rd, (ub + y) * NC + tb[k], clk + tb[k + 1])
-    for k in range(tb[h + 5], tb[h + 6], 2):
+                i = uintp(RDO + (ub + y) * NC + dev[uintp(k)])
+                dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    for k in range(TB + dev[h + 5], TB + dev[h + 6], 2):
         for y in range(r * NBK, r * NBK + NBK):
             if (y >> BSH) != (nb >> BSH):
-                _raise(rd, (ub + y) * NC + tb[k], clk + tb[k + 1])
-    rk[ur * RKW + CNT + cmd] += 1
+                i = uintp(RDO + (ub + y) * NC + dev[uintp(k)])
+                dev[i] = max(dev[i], clk + dev[uintp(k + 1)])
+    dev[ur + CNT + cmd] += 1
     if cmd == ACT:
         # activate windows: the ACT `cnt` activates ago (this one included) + window bounds the next
-        n = rk[ur * RKW + ACT_CNT]
-        rk[ur * RKW + HIST + n % WMAX] = clk
+        n = dev[ur + ACT_CNT]
+        dev[ur + HIST + n % WMAX] = clk
         n += 1
-        rk[ur * RKW + ACT_CNT] = n
-        wo = tb[TB_WIN]
-        for w in range(tb[wo]):
-            cnt = tb[wo + 1 + 2 * w]
+        dev[ur + ACT_CNT] = n
+        wo = TB + dev[TB + TB_WIN]
+        for w in range(dev[wo]):
+            cnt = dev[wo + 1 + 2 * w]
             if n >= cnt:
-                _raise(rd, x + ACT, rk[ur * RKW + HIST + (n - cnt) % WMAX] + tb[wo + 2 + 2 * w])
-        if bk[(ubk + nb) * BKW + OPEN_ROW] < 0:
-            if rk[ur * RKW + N_OPEN] == 0:
-                rk[ur * RKW + SINCE] = clk
-            rk[ur * RKW + N_OPEN] += 1
-        bk[(ubk + nb) * BKW + OPEN_ROW] = row
-        bk[(ubk + nb) * BKW + COL_HITS] = 0
-        bk[(ubk + nb) * BKW + BK_VER] += 1
-    elif cmd == PRE:
-        _close(bk, rk, ubk + nb, ur, clk)
-    elif cmd == PREA:
-        for y in range(r * NBK, r * NBK + NBK):
-            _close(bk, rk, ubk + y, ur, clk)
+                dev[x + ACT] = max(dev[x + ACT], dev[ur + HIST + (n - cnt) % WMAX] + dev[wo + 2 + 2 * w])
+        b = ubk + nb * BKW
+        if dev[b + OPEN_ROW] < 0:
+            if dev[ur + N_OPEN] == 0:
+                dev[ur + SINCE] = clk
+            dev[ur + N_OPEN] += 1
+        dev[b + OPEN_ROW] = row
+        dev[b + COL_HITS] = 0
+        dev[b + BK_VER] += 1
     elif cmd == REFAB:
-        rk[ur * RKW + REF_BUSY] += gm[G_TRFC]
+        dev[ur + REF_BUSY] += dev[G_TRFC]
     elif cmd == REFPB:
-        rk[ur * RKW + REF_BUSY] += gm[G_TRFCPB]
+        dev[ur + REF_BUSY] += dev[G_TRFCPB]
     else:
-        bk[(ubk + nb) * BKW + COL_HITS] += 1
-        if cmd == RDA or cmd == WRA:
-            _close(bk, rk, ubk + nb, ur, clk)
+        lo = nb
+        hi = nb + 1
+        if cmd == PREA:
+            lo = r * NBK
+            hi = lo + NBK
+        elif cmd != PRE:
+            dev[ubk + nb * BKW + COL_HITS] += 1
+            if cmd != RDA and cmd != WRA:
+                hi = lo                        # RD / WR keep the row open
+        for y in range(lo, hi):               # close banks: PRE, PREA, RDA, WRA
+            b = ubk + y * BKW
+            dev[b + BK_VER] += 1
+            if dev[b + OPEN_ROW] >= 0:
+                dev[b + OPEN_ROW] = -1
+                dev[ur + N_OPEN] -= 1
+                if dev[ur + N_OPEN] == 0:
+                    dev[ur + ACTIVE] += clk - dev[ur + SINCE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def log_cmd(lg, lg_n, clk, cmd, u, r, b, row, col):
-    """Append one command to the log, doubling the buffer when full; returns the (new) buffer."""
+    """Append one command to the log; when it is full, only count (``lg_n[3]``: the engine reruns with a
+    larger log). A fixed buffer keeps the kernels free of array variables that change in the loop."""
     n = lg_n[0]
-    if n >= lg.shape[0]:
-        bigger = np.empty((lg.shape[0] * 2, 7), dtype=np.int64)
-        for i in range(n):
-            for j in range(7):
-                bigger[i, j] = lg[i, j]
-        lg = bigger
-    lg[n, 0] = clk
-    lg[n, 1] = cmd
-    lg[n, 2] = u
-    lg[n, 3] = r
-    lg[n, 4] = b
-    lg[n, 5] = row
-    lg[n, 6] = col
+    if n < lg.shape[0]:
+        lg[n, 0] = clk
+        lg[n, 1] = cmd
+        lg[n, 2] = u
+        lg[n, 3] = r
+        lg[n, 4] = b
+        lg[n, 5] = row
+        lg[n, 6] = col
+    else:
+        lg_n[3] += 1
     lg_n[0] = n + 1
-    return lg
 
 
 def finish_active(rk: np.ndarray, end: int) -> None:

@@ -22,157 +22,115 @@ Per scheduling unit ((pseudo-)channel):
 * one command per cycle, except HBM: one row command (ACT/PRE/PREA/REF) and one column command
   (RD/WR/RDA/WRA) per cycle on the separate row and column command buses;
 * a read returns ``RL + tBL`` after its RD; a write completes at its WR.
+
+Data layout (speed): the queues are runs of slots in age order holding a request id, its bank, a
+lower bound of the cycle its next command becomes legal and the version of its bank that bound was
+computed under (:data:`~sim.dram.kernels.common.BK_VER`). The command a request needs depends only
+on its bank's state and next-allowed cycles only grow, so a slot whose bound lies in the future and
+whose bank did not change is skipped without looking at the timing state; the scan stops at the
+oldest ready row hit, and the earliest ready cycle (the wake-up) is found by refining the smallest
+bound until it is exact.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uintp
 
 from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, REFPB, WR, WRA
-from sim.dram.kernels._old_common import (
+from sim.dram.kernels.common import (
+    BK_VER,
+    BKW,
     COL_HITS,
-    E_COL,
-    E_KEY,
-    E_NB,
-    E_Q,
-    E_RANK,
-    E_ROW,
-    E_STAMP,
-    E_W,
-    EW,
+    G_BSH,
+    G_NBK,
+    G_NBT,
+    G_OG,
+    G_ORK,
+    G_R,
+    G_ROWS,
+    G_RSH,
+    G_U,
     INF,
     N_OPEN,
+    NC,
     OPEN_ROW,
-    entry_put,
-    entry_remove,
+    RKW,
     issue,
     log_cmd,
     ready_at,
 )
 
 HIT_CAP = 16
+#: per-unit scalars ``us[u * NUS + ...]``: queue sizes, write mode, owned banks, wake cycle
+US_RN, US_WN, US_WMODE, US_ON, US_WAKE = range(5)
+NUS = 5
+#: ``pr`` parameters: queue sizes, write-mode watermarks (writes), scheduler (0 FR-FCFS, 1 FCFS), page
+#: policy (0 open, 1 closed, 2 timeout), page timeout and read latency (cycles), refresh mode (0 none,
+#: 1 all-bank, 2 staggered, 3 per-bank) and interval (cycles), dual issue, log and idle-skip switches
+P_QR, P_QW, P_HI, P_LO, P_SCHED, P_POLICY, P_TIMEOUT, P_RDLAT, P_REFMODE, P_REFINT, P_DUAL, P_LOG, P_SKIP = range(13)
+#: per-bank work arrays ``bw[f * U * NBT + u * NBT + nb]``: owner request (-1: none), whether the owner
+#: is a write, its acceptance cycle, owned-bank list, position in it, queued requests, last column cycle
+B_OWNER, B_OWNER_W, B_OWNER_ST, B_OLIST, B_OPOS, B_QCOUNT, B_LASTCOL = range(7)
+#: per-rank refresh arrays ``rw[f * U * R + u * R + r]``: next due cycle, all-bank refresh pending,
+#: per-bank refresh pending (bank, -1: none), next bank to refresh
+R_DUE, R_PEND, R_PB, R_PBNEXT = range(4)
+
+
+def workspace(n_keys: int, U: int, R: int, NBT: int, qr: int, qw: int) -> tuple[np.ndarray, ...]:
+    """Kernel work arrays ``(sid, snb, slb, sver, us, bw, rw, wkey)`` (allocated here: the kernel
+    allocates nothing). The four slot arrays hold ``qr + qw`` slots per unit."""
+    qs = U * (qr + qw)
+    bw = np.zeros((7, U * NBT), dtype=np.int64)
+    bw[B_OWNER] = -1
+    rw = np.zeros((4, U * R), dtype=np.int64)
+    rw[R_DUE] = INF
+    rw[R_PB] = -1
+    return (np.zeros(qs, dtype=np.int64), np.zeros(qs, dtype=np.int64), np.zeros(qs, dtype=np.int64),
+            np.zeros(qs, dtype=np.int64), np.zeros(U * NUS, dtype=np.int64), bw.ravel(), rw.ravel(),
+            np.zeros(max(1, n_keys), dtype=np.int64))
 
 
 @njit(cache=True)
-def _others_on_row(u, pos, buf, nbuf, nb, rw):
-    for i in range(nbuf):
-        if i != pos and buf[u, i, E_NB] == nb and buf[u, i, E_ROW] == rw:
-            return True
-    return False
-
-
-@njit(cache=True)
-def _drop_owner(u, x, owner, olist, opos, on):
-    if owner[u, x] >= 0:
-        owner[u, x] = -1
-        k = opos[u, x]
-        last = olist[u, on[u] - 1]
-        olist[u, k] = last
-        opos[u, last] = k
-        on[u] -= 1
-
-
-@njit(cache=True)
-def _select(u, clk, want, buf, nbuf, sched, ready, bk, refblk, ref_pend, pb_pend, hitgen, gen, cand, owner,
-            NBK, BSH, RSH, OG, ORK):
-    """One pass over a queue: (position, command, next) of the request to serve.
-
-    ``want`` 0 any, 1 row commands, 2 column commands. The oldest ready column command on an open
-    row wins; otherwise the oldest ready ACT or PRE, where a PRE waits while the active queue still
-    holds a hit for the open row (unless it served HIT_CAP column commands, or under FCFS).
-    ``next`` is the earliest cycle > clk at which a non-ready request's command becomes ready.
-    ``hitgen[u, nb] == gen`` marks banks with a queued hit (no clearing needed between calls).
-    ``owner[u, nb] >= 0``: the open row was activated for a request not served yet (no PRE).
-    The hit choice is a min-reduction over keys (queue order = age order) to keep the loop
-    branch-light.
-    """
-    nxt = INF
-    ncand = 0
-    best_hit = -1
-    best_key = INF
-    lim = nbuf if sched == 0 else min(nbuf, 1)
-    col_ok = np.int64(want != 1)
-    row_ok = np.int64(want != 2)
-    for i in range(lim):
-        nb = buf[u, i, E_NB]
-        if refblk:
-            r = buf[u, i, E_RANK]
-            if ref_pend[u, r] != 0 or pb_pend[u, r] == nb - r * NBK:
-                continue
-        o = bk[u, nb, OPEN_ROW]
-        # branch-free: RD + is_write on a hit, ACT + is_open otherwise
-        hit = np.int64(o == buf[u, i, E_ROW])
-        hitgen[u, nb] = max(hitgen[u, nb], hit * gen)
-        c = hit * (RD + buf[u, i, E_W]) + (1 - hit) * (ACT + np.int64(o >= 0))
-        t = ready_at(ready, u, nb, c, BSH, RSH, OG, ORK)
-        late = np.int64(t > clk)
-        nxt = min(nxt, t + (1 - late) * INF)
-        take_hit = hit * (1 - late) * col_ok
-        key = i + (1 - take_hit) * INF
-        best_hit = i if key < best_key else best_hit
-        best_key = min(key, best_key)
-        cand[u, ncand] = i
-        ncand += (1 - hit) * (1 - late) * row_ok
-    if best_hit >= 0:
-        return best_hit, (WR if buf[u, best_hit, E_W] else RD), nxt
-    for k in range(ncand):
-        i = cand[u, k]
-        nb = buf[u, i, E_NB]
-        if bk[u, nb, OPEN_ROW] < 0:
-            return i, ACT, nxt
-        free = owner[u, nb] < 0 and (hitgen[u, nb] != gen or bk[u, nb, COL_HITS] >= HIT_CAP)
-        if sched == 1 or free:
-            return i, PRE, nxt
-    return -1, -1, nxt
-
-
-@njit(cache=True)
-def run(arr, kunit, knb, krank, row, col, isw, akey,
-        U, R, NBK, BPG, qr, qw, hi, lo, sched, policy, timeout, rd_lat, ref_mode, interval,
-        tRFC, tRFCpb, dual,
-        ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin, BSH, RSH, OG, ORK,
-        log_on, lg, lg_n, skip):
-    """Simulate the trace; returns (stamp, done, cls, lg, end, unfinished, merged, forwarded)."""
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, bw, rw, wkey,
+        dev, gm, rd, bk, rk, pr, lg, lg_n):
+    """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns ``(merged, forwarded)``."""
     n = arr.shape[0]
-    NBT = R * NBK
-    stamp = np.full(n, -1, dtype=np.int64)
-    done = np.full(n, -1, dtype=np.int64)
-    cls = np.full(n, -1, dtype=np.int64)
-    rq = np.zeros((U, qr, EW), dtype=np.int64)
-    wq = np.zeros((U, qw, EW), dtype=np.int64)
-    rn = np.zeros(U, dtype=np.int64)
-    wn = np.zeros(U, dtype=np.int64)
-    wmode = np.zeros(U, dtype=np.int64)
-    hitgen = np.zeros((U, NBT), dtype=np.int64)
-    cand = np.zeros((U, max(qr, qw) + 1), dtype=np.int64)
-    owner = np.full((U, NBT), -1, dtype=np.int64)        # request the open row was activated for
-    owner_w = np.zeros((U, NBT), dtype=np.int64)
-    owner_st = np.zeros((U, NBT), dtype=np.int64)
-    olist = np.zeros((U, NBT), dtype=np.int64)           # banks with an owner
-    opos = np.zeros((U, NBT), dtype=np.int64)
-    on = np.zeros(U, dtype=np.int64)
-    gen = np.int64(0)
-    qcount = np.zeros((U, NBT), dtype=np.int64)
-    last_col = np.zeros((U, NBT), dtype=np.int64)
-    ref_due = np.full((U, R), INF, dtype=np.int64)
-    ref_pend = np.zeros((U, R), dtype=np.int64)
-    pb_pend = np.full((U, R), -1, dtype=np.int64)
-    pb_next = np.zeros((U, R), dtype=np.int64)
-    wake = np.full(U, INF, dtype=np.int64)
+    U = gm[G_U]
+    R = gm[G_R]
+    NBK = gm[G_NBK]
+    NBT = gm[G_NBT]
+    ROWS = gm[G_ROWS]
+    BSH = gm[G_BSH]
+    RSH = gm[G_RSH]
+    OG = gm[G_OG]
+    ORK = gm[G_ORK]
+    qr = pr[P_QR]
+    qw = pr[P_QW]
+    hi = pr[P_HI]
+    lo = pr[P_LO]
+    sched = pr[P_SCHED]
+    policy = pr[P_POLICY]
+    timeout = pr[P_TIMEOUT]
+    rd_lat = pr[P_RDLAT]
+    ref_mode = pr[P_REFMODE]
+    interval = pr[P_REFINT]
+    dual = pr[P_DUAL] != 0
+    log_on = pr[P_LOG] != 0
+    skip = pr[P_SKIP] != 0
+    QW = qr + qw
+    UNB = U * NBT
+    UR = U * R
+    none = np.int64(-1)
     for u in range(U):
+        us[u * NUS + US_WAKE] = INF
         for r in range(R):
+            i = u * R + r
             if ref_mode == 1 or ref_mode == 3:
-                ref_due[u, r] = interval
+                rw[R_DUE * UR + i] = interval
             elif ref_mode == 2:
-                ref_due[u, r] = (r + 1) * interval
-            if ref_due[u, r] < wake[u]:
-                wake[u] = ref_due[u, r]
-    nkeys = 1
-    for q in range(n):
-        if akey[q] + 1 > nkeys:
-            nkeys = akey[q] + 1
-    wkey = np.zeros(nkeys, dtype=np.int64)
+                rw[R_DUE * UR + i] = (r + 1) * interval
+            us[u * NUS + US_WAKE] = min(us[u * NUS + US_WAKE], rw[R_DUE * UR + i])
     merged = 0
     fwd = 0
     nxt = 0
@@ -185,249 +143,344 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
         if nxt < n and arr[nxt] <= clk:
             q = nxt
             u = kunit[q]
+            v = u * NUS
             k = akey[q]
             ok = False
-            queued = False
+            j = -1
             if isw[q]:
                 if wkey[k] > 0:
                     merged += 1
                     done[q] = clk
                     ok = True
-                elif wn[u] < qw:
-                    entry_put(wq, wn, u, q, knb[q], row[q], clk, 1, col[q], k, krank[q])
+                elif us[v + US_WN] < qw:
+                    j = u * QW + qr + us[v + US_WN]
+                    us[v + US_WN] += 1
                     wkey[k] += 1
-                    queued = True
             elif wkey[k] > 0:
                 fwd += 1
                 done[q] = clk + 1
                 ok = True
-            elif rn[u] < qr:
-                entry_put(rq, rn, u, q, knb[q], row[q], clk, 0, col[q], k, krank[q])
-                queued = True
-            if queued:
+            elif us[v + US_RN] < qr:
+                j = u * QW + us[v + US_RN]
+                us[v + US_RN] += 1
+            if j >= 0:
+                sid[j] = q
+                snb[j] = knb[q]
+                slb[j] = -INF
                 outstanding += 1
-                qcount[u, knb[q]] += 1
+                bw[B_QCOUNT * UNB + u * NBT + knb[q]] += 1
                 ok = True
             if ok:
                 stamp[q] = clk
                 nxt += 1
-                if wake[u] > clk:
-                    wake[u] = clk
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0:
             break
         # ---- controller ticks ----
-        for u in range(U):
-            if wake[u] > clk:
-                continue
-            lg_n[2] += 1
-            # refresh bookkeeping
-            for r in range(R):
-                if ref_mode != 0 and clk >= ref_due[u, r]:
-                    if ref_mode == 3:
-                        if pb_pend[u, r] < 0:
-                            pb_pend[u, r] = pb_next[u, r]
-                            pb_next[u, r] = (pb_next[u, r] + 1) % NBK
-                            ref_due[u, r] += interval
-                    else:
-                        ref_pend[u, r] = 1
-                        ref_due[u, r] += interval * R if ref_mode == 2 else interval
-            # write mode
-            if wmode[u] == 0:
-                if wn[u] >= hi or (rn[u] == 0 and wn[u] > 0):
-                    wmode[u] = 1
-            elif wn[u] == 0 or (wn[u] <= lo and rn[u] > 0):
-                wmode[u] = 0
-            act = wq if wmode[u] else rq
-            nact = wn[u] if wmode[u] else rn[u]
-            refblk = False
-            for r in range(R):
-                if ref_pend[u, r] != 0 or pb_pend[u, r] >= 0:
-                    refblk = True
-            m = INF
-            issued = False
-            used_row = False
-            used_col = False
-            for slot in range(2):
-                if slot == 1 and not (dual and issued):
-                    break
-                want = 0 if slot == 0 else (2 if used_row else 1)
-                cmd = -1
-                tr = -1
-                tbk = -1
-                pos = -1
-                # 1. refresh commands (row class)
-                if want != 2:
-                    for r in range(R):
-                        if ref_pend[u, r]:
-                            c = PREA if rk[u, r, N_OPEN] > 0 else REFAB
-                            if ready[u, ORK + r, c] <= clk:
-                                cmd = c
-                                tr = r
-                                break
-                        elif pb_pend[u, r] >= 0:
-                            nb = r * NBK + pb_pend[u, r]
-                            c = PRE if bk[u, nb, OPEN_ROW] >= 0 else REFPB
-                            if ready_at(ready, u, nb, c, BSH, RSH, OG, ORK) <= clk:
-                                cmd = c
-                                tr = r
-                                tbk = pb_pend[u, r]
-                                break
-                # 2. requests whose row was activated for them, whichever queue they are in
-                src_w = wmode[u]
-                if cmd < 0 and sched == 0 and want != 1 and on[u] > 0:
-                    best_st = INF
-                    best_nb = -1
-                    for k in range(on[u]):
-                        nb = olist[u, k]
-                        r = nb >> RSH
-                        if refblk and (ref_pend[u, r] != 0 or pb_pend[u, r] == nb - r * NBK):
-                            continue
-                        t = ready_at(ready, u, nb, WR if owner_w[u, nb] else RD, BSH, RSH, OG, ORK)
-                        if t > clk:
-                            m = min(m, t)
-                        elif owner_st[u, nb] < best_st:
-                            best_st = owner_st[u, nb]
-                            best_nb = nb
-                    if best_nb >= 0:
-                        src_w = owner_w[u, best_nb]
-                        sb = wq if src_w else rq
-                        for i in range(wn[u] if src_w else rn[u]):
-                            if sb[u, i, E_Q] == owner[u, best_nb]:
-                                pos = i
-                                break
-                        cmd = WR if src_w else RD
-                        tr = best_nb >> RSH
-                        tbk = best_nb - tr * NBK
-                # 3. requests of the active queue
-                if cmd < 0:
-                    gen += 1
-                    pos, c, t = _select(u, clk, want, act, nact, sched, ready, bk, refblk, ref_pend, pb_pend,
-                                        hitgen, gen, cand, owner, NBK, BSH, RSH, OG, ORK)
-                    if t < m:
-                        m = t
-                    if pos >= 0:
-                        cmd = c
-                        tr = act[u, pos, E_RANK]
-                        tbk = act[u, pos, E_NB] - tr * NBK
-                # 4. timeout policy: close idle banks
-                if cmd < 0 and policy == 2 and want != 2:
-                    for nb in range(NBT):
-                        idle = bk[u, nb, OPEN_ROW] >= 0 and qcount[u, nb] == 0
-                        if idle and last_col[u, nb] + timeout <= clk and ready_at(
-                                ready, u, nb, PRE, BSH, RSH, OG, ORK) <= clk:
-                            cmd = PRE
-                            tr = nb // NBK
-                            tbk = nb % NBK
-                            break
-                if cmd < 0:
-                    break
-                sb = wq if src_w else rq
-                q = sb[u, pos, E_Q] if pos >= 0 else -1
-                rw = sb[u, pos, E_ROW] if pos >= 0 else -1
-                cl = sb[u, pos, E_COL] if pos >= 0 else -1
-                if pos >= 0 and (cmd == RD or cmd == WR) and policy == 1:
-                    nb = tr * NBK + tbk
-                    shared = _others_on_row(u, -1 if src_w else pos, rq, rn[u], nb, rw)
-                    if not (shared or _others_on_row(u, pos if src_w else -1, wq, wn[u], nb, rw)):
-                        cmd = RDA if cmd == RD else WRA
-                is_col = cmd == RD or cmd == WR or cmd == RDA or cmd == WRA
-                if pos >= 0 and cls[q] < 0:
-                    cls[q] = 0 if is_col else (1 if cmd == ACT else 2)
-                if cmd == PREA or cmd == REFAB:
-                    tbk = -1
-                issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-                      u, tr, tr * NBK + tbk if tbk >= 0 else -1, rw, cmd, clk, R, NBK, BPG, BSH, OG, ORK,
-                      tRFC, tRFCpb)
-                if log_on:
-                    lg = log_cmd(lg, lg_n, clk, cmd, u, tr, tbk, rw, cl)
-                issued = True
-                if is_col:
-                    used_col = True
-                    last_col[u, tr * NBK + tbk] = clk
-                else:
-                    used_row = True
-                if cmd == REFAB:
-                    ref_pend[u, tr] = 0
-                elif cmd == REFPB:
-                    pb_pend[u, tr] = -1
-                # row ownership: set by an ACT for a request, cleared by its column command or a close
-                nbi = tr * NBK + tbk
-                if cmd == PREA:
-                    for x in range(tr * NBK, tr * NBK + NBK):
-                        _drop_owner(u, x, owner, olist, opos, on)
-                elif cmd == PRE or cmd == RDA or cmd == WRA or (is_col and owner[u, nbi] == q):
-                    _drop_owner(u, nbi, owner, olist, opos, on)
-                if cmd == ACT and pos >= 0 and sched == 0:
-                    owner[u, nbi] = q
-                    owner_w[u, nbi] = src_w
-                    owner_st[u, nbi] = sb[u, pos, E_STAMP]
-                    olist[u, on[u]] = nbi
-                    opos[u, nbi] = on[u]
-                    on[u] += 1
-                if is_col and pos >= 0:
-                    qcount[u, nbi] -= 1
-                    if src_w:
-                        wkey[wq[u, pos, E_KEY]] -= 1
-                        done[q] = clk
-                        entry_remove(wq, wn, u, pos)
-                    else:
-                        done[q] = clk + rd_lat
-                        entry_remove(rq, rn, u, pos)
-                    nact = wn[u] if wmode[u] else rn[u]
-                    outstanding -= 1
-                if used_row and used_col:
-                    break
-            if issued:
-                wake[u] = clk + 1
-            else:
-                # the other queue cannot issue before a size change, which wakes the unit
-                for r in range(R):
-                    if ref_due[u, r] < m:
-                        m = ref_due[u, r]
-                    if ref_pend[u, r]:
-                        c = PREA if rk[u, r, N_OPEN] > 0 else REFAB
-                        t = ready[u, ORK + r, c]
-                        if t > clk and t < m:
-                            m = t
-                    elif pb_pend[u, r] >= 0:
-                        nb = r * NBK + pb_pend[u, r]
-                        c = PRE if bk[u, nb, OPEN_ROW] >= 0 else REFPB
-                        t = ready_at(ready, u, nb, c, BSH, RSH, OG, ORK)
-                        if t > clk and t < m:
-                            m = t
-                if policy == 2:
-                    for nb in range(NBT):
-                        if bk[u, nb, OPEN_ROW] >= 0 and qcount[u, nb] == 0:
-                            t = max(last_col[u, nb] + timeout, ready_at(ready, u, nb, PRE, BSH, RSH, OG, ORK))
-                            if t > clk and t < m:
-                                m = t
-                wake[u] = m
-        if not skip:
-            for u in range(U):
-                if wake[u] > clk + 1:
-                    wake[u] = clk + 1
-        # ---- next cycle ----
         nc = INF
         for u in range(U):
-            if wake[u] < nc:
-                nc = wake[u]
+            v = u * NUS
+            if us[v + US_WAKE] <= clk:
+                lg_n[2] += 1
+                ub = u * ROWS
+                ubk = u * NBT
+                base = u * QW
+                # refresh bookkeeping
+                refblk = False
+                for r in range(R):
+                    i = u * R + r
+                    if ref_mode != 0 and clk >= rw[R_DUE * UR + i]:
+                        if ref_mode == 3:
+                            if rw[R_PB * UR + i] < 0:
+                                rw[R_PB * UR + i] = rw[R_PBNEXT * UR + i]
+                                rw[R_PBNEXT * UR + i] = (rw[R_PBNEXT * UR + i] + 1) % NBK
+                                rw[R_DUE * UR + i] += interval
+                        else:
+                            rw[R_PEND * UR + i] = 1
+                            rw[R_DUE * UR + i] += interval * R if ref_mode == 2 else interval
+                    if rw[R_PEND * UR + i] != 0 or rw[R_PB * UR + i] >= 0:
+                        refblk = True
+                # write mode
+                wn = us[v + US_WN]
+                rn = us[v + US_RN]
+                if us[v + US_WMODE] == 0:
+                    if wn >= hi or (rn == 0 and wn > 0):
+                        us[v + US_WMODE] = 1
+                elif wn == 0 or (wn <= lo and rn > 0):
+                    us[v + US_WMODE] = 0
+                wmode = us[v + US_WMODE]
+                m = INF
+                issued = False
+                used_row = False
+                used_col = False
+                for slot in range(2):
+                    if slot == 1 and not (dual and issued):
+                        break
+                    want = 0 if slot == 0 else (2 if used_row else 1)
+                    cmd = -1
+                    tr = -1
+                    tbk = -1
+                    pos = -1
+                    # 1. refresh commands (row class)
+                    if want != 2:
+                        for r in range(R):
+                            i = u * R + r
+                            if rw[R_PEND * UR + i]:
+                                c = PREA if rk[(u * R + r) * RKW + N_OPEN] > 0 else REFAB
+                                if rd[(ub + ORK + r) * NC + c] <= clk:
+                                    cmd = c
+                                    tr = r
+                                    break
+                            elif rw[R_PB * UR + i] >= 0:
+                                nb = r * NBK + rw[R_PB * UR + i]
+                                c = PRE if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0 else REFPB
+                                if ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK) <= clk:
+                                    cmd = c
+                                    tr = r
+                                    tbk = rw[R_PB * UR + i]
+                                    break
+                    # 2. requests whose row was activated for them, whichever queue they are in
+                    src_w = wmode
+                    on = us[v + US_ON]
+                    if cmd < 0 and sched == 0 and want != 1 and on > 0:
+                        best_st = INF
+                        best_nb = -1
+                        for k in range(on):
+                            nb = bw[B_OLIST * UNB + ubk + k]
+                            r = nb >> RSH
+                            if refblk and (rw[R_PEND * UR + u * R + r] != 0
+                                           or rw[R_PB * UR + u * R + r] == nb - r * NBK):
+                                continue
+                            ow = bw[B_OWNER_W * UNB + ubk + nb]
+                            t = ready_at(rd, ub, nb, WR if ow else RD, BSH, RSH, OG, ORK)
+                            if t > clk:
+                                m = min(m, t)
+                            elif bw[B_OWNER_ST * UNB + ubk + nb] < best_st:
+                                best_st = bw[B_OWNER_ST * UNB + ubk + nb]
+                                best_nb = nb
+                        if best_nb >= 0:
+                            src_w = bw[B_OWNER_W * UNB + ubk + best_nb]
+                            lo_q = base + (qr if src_w else 0)
+                            oq = bw[B_OWNER * UNB + ubk + best_nb]
+                            for j in range(lo_q, lo_q + (us[v + US_WN] if src_w else us[v + US_RN])):
+                                if sid[j] == oq:
+                                    pos = j
+                                    break
+                            cmd = WR if src_w else RD
+                            tr = best_nb >> RSH
+                            tbk = best_nb - tr * NBK
+                    # 3. the oldest ready request of the active queue: a row hit first
+                    if cmd < 0:
+                        alo = base + (qr if wmode else 0)
+                        acnt = us[v + (US_WN if wmode else US_RN)]
+                        lim = acnt if sched == 0 else min(acnt, 1)
+                        col_ok = want != 1
+                        row_ok = want != 2
+                        cand = -1
+                        cand_c = -1
+                        for j in range(alo, alo + lim):
+                            x = uintp(j)
+                            nb = snb[x]
+                            if refblk:
+                                r = nb >> RSH
+                                if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
+                                    continue
+                            ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
+                            if slb[x] > clk and sver[x] == ver:
+                                continue          # its bank did not change: still not ready
+                            q = sid[x]
+                            o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                            hit = o == row[q]
+                            c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
+                            t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                            slb[x] = t
+                            sver[x] = ver
+                            if t > clk:
+                                continue
+                            if hit:
+                                if col_ok:
+                                    pos = j
+                                    cmd = c
+                                    break
+                            elif row_ok and cand < 0:
+                                ok = sched == 1 or o < 0
+                                if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
+                                    # a PRE must not close a row with queued hits (unless it served HIT_CAP)
+                                    ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                    if not ok:
+                                        ok = True
+                                        for j2 in range(alo, alo + lim):
+                                            if snb[j2] == nb and row[sid[j2]] == o:
+                                                ok = False
+                                                break
+                                if ok:
+                                    cand = j
+                                    cand_c = c
+                                    if not col_ok:
+                                        break
+                        if pos < 0 and cand >= 0:
+                            pos = cand
+                            cmd = cand_c
+                        if pos >= 0:
+                            src_w = wmode
+                            tr = snb[pos] >> RSH
+                            tbk = snb[pos] - tr * NBK
+                        else:
+                            # none ready: refine the smallest bound of the late slots until it is exact
+                            while True:
+                                kk = -1
+                                lbk = INF
+                                for j in range(alo, alo + lim):
+                                    y = slb[uintp(j)]
+                                    if clk < y < lbk:
+                                        nb = snb[j]
+                                        r = nb >> RSH
+                                        if refblk and (rw[R_PEND * UR + u * R + r] != 0
+                                                       or rw[R_PB * UR + u * R + r] == nb - r * NBK):
+                                            continue
+                                        kk = j
+                                        lbk = y
+                                if kk < 0:
+                                    break
+                                q = sid[kk]
+                                nb = snb[kk]
+                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                                c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
+                                t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                                if t == lbk:
+                                    m = min(m, t)
+                                    break
+                                slb[kk] = t
+                    # 4. timeout policy: close idle banks
+                    if cmd < 0 and policy == 2 and want != 2:
+                        for nb in range(NBT):
+                            idle = bk[(ubk + nb) * BKW + OPEN_ROW] >= 0 and bw[B_QCOUNT * UNB + ubk + nb] == 0
+                            if idle and bw[B_LASTCOL * UNB + ubk + nb] + timeout <= clk and ready_at(
+                                    rd, ub, nb, PRE, BSH, RSH, OG, ORK) <= clk:
+                                cmd = PRE
+                                tr = nb // NBK
+                                tbk = nb % NBK
+                                break
+                    if cmd < 0:
+                        break
+                    q = sid[pos] if pos >= 0 else -1
+                    rw_ = row[q] if pos >= 0 else -1
+                    cl = col[q] if pos >= 0 else -1
+                    nbi = tr * NBK + tbk
+                    if pos >= 0 and (cmd == RD or cmd == WR) and policy == 1:
+                        # closed page: auto-precharge unless another queued request targets the row
+                        shared = False
+                        for j in range(base, base + us[v + US_RN]):
+                            if j != pos and snb[j] == nbi and row[sid[j]] == rw_:
+                                shared = True
+                        for j in range(base + qr, base + qr + us[v + US_WN]):
+                            if j != pos and snb[j] == nbi and row[sid[j]] == rw_:
+                                shared = True
+                        if not shared:
+                            cmd = RDA if cmd == RD else WRA
+                    is_col = cmd == RD or cmd == WR or cmd == RDA or cmd == WRA
+                    if pos >= 0 and cls[q] < 0:
+                        cls[q] = 0 if is_col else (1 if cmd == ACT else 2)
+                    if cmd == PREA or cmd == REFAB:
+                        tbk = -1
+                    issue(dev, u, tr, nbi if tbk >= 0 else none, rw_, cmd, clk)
+                    if log_on:
+                        log_cmd(lg, lg_n, clk, cmd, u, tr, tbk, rw_, cl)
+                    issued = True
+                    if is_col:
+                        used_col = True
+                        bw[B_LASTCOL * UNB + ubk + nbi] = clk
+                    else:
+                        used_row = True
+                    if cmd == REFAB:
+                        rw[R_PEND * UR + u * R + tr] = 0
+                    elif cmd == REFPB:
+                        rw[R_PB * UR + u * R + tr] = -1
+                    # row ownership: set by an ACT for a request, cleared by its column command or a close
+                    rlo = tr * NBK if cmd == PREA else nbi
+                    rhi = rlo + NBK if cmd == PREA else nbi + 1
+                    if not (cmd == PREA or cmd == PRE or cmd == RDA or cmd == WRA
+                            or (is_col and bw[B_OWNER * UNB + ubk + nbi] == q)):
+                        rhi = rlo
+                    for x in range(rlo, rhi):
+                        i = ubk + x
+                        if bw[B_OWNER * UNB + i] >= 0:
+                            bw[B_OWNER * UNB + i] = -1
+                            k = bw[B_OPOS * UNB + i]
+                            on = us[v + US_ON] - 1
+                            last = bw[B_OLIST * UNB + ubk + on]
+                            bw[B_OLIST * UNB + ubk + k] = last
+                            bw[B_OPOS * UNB + ubk + last] = k
+                            us[v + US_ON] = on
+                    if cmd == ACT and pos >= 0 and sched == 0:
+                        bw[B_OWNER * UNB + ubk + nbi] = q
+                        bw[B_OWNER_W * UNB + ubk + nbi] = src_w
+                        bw[B_OWNER_ST * UNB + ubk + nbi] = stamp[q]
+                        on = us[v + US_ON]
+                        bw[B_OLIST * UNB + ubk + on] = nbi
+                        bw[B_OPOS * UNB + ubk + nbi] = on
+                        us[v + US_ON] = on + 1
+                    if is_col and pos >= 0:
+                        bw[B_QCOUNT * UNB + ubk + nbi] -= 1
+                        if src_w:
+                            wkey[akey[q]] -= 1
+                            done[q] = clk
+                            end = base + qr + us[v + US_WN]
+                            us[v + US_WN] -= 1
+                        else:
+                            done[q] = clk + rd_lat
+                            end = base + us[v + US_RN]
+                            us[v + US_RN] -= 1
+                        for j in range(pos, end - 1):
+                            x = uintp(j)
+                            y = uintp(j + 1)
+                            sid[x] = sid[y]
+                            snb[x] = snb[y]
+                            slb[x] = slb[y]
+                            sver[x] = sver[y]
+                        outstanding -= 1
+                    if used_row and used_col:
+                        break
+                if issued:
+                    us[v + US_WAKE] = clk + 1
+                else:
+                    # the other queue cannot issue before a size change, which wakes the unit
+                    for r in range(R):
+                        i = u * R + r
+                        m = min(m, rw[R_DUE * UR + i])
+                        if rw[R_PEND * UR + i]:
+                            c = PREA if rk[(u * R + r) * RKW + N_OPEN] > 0 else REFAB
+                            t = rd[(ub + ORK + r) * NC + c]
+                            if t > clk:
+                                m = min(m, t)
+                        elif rw[R_PB * UR + i] >= 0:
+                            nb = r * NBK + rw[R_PB * UR + i]
+                            c = PRE if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0 else REFPB
+                            t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                            if t > clk:
+                                m = min(m, t)
+                    if policy == 2:
+                        for nb in range(NBT):
+                            if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0 and bw[B_QCOUNT * UNB + ubk + nb] == 0:
+                                t = max(bw[B_LASTCOL * UNB + ubk + nb] + timeout,
+                                        ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK))
+                                if t > clk:
+                                    m = min(m, t)
+                    us[v + US_WAKE] = m
+            if not skip:
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk + 1)
+            nc = min(nc, us[v + US_WAKE])
+        # ---- next cycle ----
         if nxt < n:
             if blocked >= 0:
-                f = clk + 1 if wake[blocked] <= clk + 1 else wake[blocked] + 1
+                wb = us[blocked * NUS + US_WAKE]
+                f = clk + 1 if wb <= clk + 1 else wb + 1
             else:
                 f = arr[nxt]
-            if f < nc:
-                nc = f
+            nc = min(nc, f)
         if nc >= INF:
             break
-        clk = nc if nc > clk + 1 else clk + 1
-    end = np.int64(0)
-    unfinished = 0
-    for q in range(n):
-        if done[q] > end:
-            end = done[q]
-        if done[q] < 0:
-            unfinished += 1
-    return stamp, done, cls, lg, end, unfinished, merged, fwd
+        clk = max(nc, clk + 1)
+    return merged, fwd

@@ -25,165 +25,109 @@ Per channel (scheduling unit):
 
 Kernel cycle ``clk`` is the controller clock: a trace request of cycle ``a`` is offered by the CPU
 after the memory tick of cycle ``a`` and is accepted with ``added_cycle = a + 1``.
+
+Data layout (speed): queues hold request ids (a request's bank, row, column and type are read from
+the per-request arrays). Each bank command queue keeps a lower bound of the cycle it can next yield a
+command, with the version of its bank (:data:`~sim.dram.kernels.common.BK_VER`); the bound holds
+while the bank's version and the queue's contents are unchanged (next-allowed cycles only grow, and
+a PRE or WR held back by another entry is released only when that entry leaves), so the
+round-robin skips a queue whose bound lies in the future without looking at its entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uintp
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.dram.commands import ACT, PRE, RD, RDA, REFAB, WR, WRA
-from sim.dram.kernels._old_common import (
+from sim.dram.kernels.common import (
+    BK_VER,
+    BKW,
     COL_HITS,
-    E_COL,
-    E_KEY,
-    E_NB,
-    E_Q,
-    E_ROW,
-    E_W,
-    EW,
+    G_BSH,
+    G_NBK,
+    G_NBT,
+    G_OG,
+    G_ORK,
+    G_R,
+    G_ROWS,
+    G_RSH,
+    G_U,
     INF,
+    NC,
     OPEN_ROW,
-    entry_put,
-    entry_remove,
     issue,
     log_cmd,
     ready_at,
 )
 
+#: per-unit scalars ``us[u * NUS + ...]``: transaction-queue sizes, command-queue total, round-robin
+#: pointer, writes left to drain, refresh ring head / size / next rank, refresh in progress and its
+#: rank, next refresh insertion, wake cycle, and for the read queue and the write buffer the length
+#: of a prefix whose bank queues are all full (ScheduleTransaction need not look at it again until a
+#: bank queue shrinks)
+(US_RN, US_WN, US_CQT, US_RR, US_WD, US_RH, US_RCNT, US_NEXT_RANK, US_IN_REF, US_REF_RANK, US_NEXT_INS,
+ US_WAKE, US_RBLK, US_WBLK) = range(14)
+NUS = 14
+#: ``pr`` parameters: queue sizes, read delay (cycles), refresh mode (0 none, 1 all ranks, 2 staggered)
+#: and interval (cycles), dual issue, close page, log and idle-skip switches
+P_TQR, P_TQW, P_CQ, P_RDELAY, P_REFMODE, P_REFINT, P_DUAL, P_CLOSE, P_LOG, P_SKIP = range(10)
+RQC = 256
+#: bank queues: no bound yet
+_STALE = -INF
 
-@njit(cache=True)
-def _required(bk, u, nb, row, w, close):
-    o = bk[u, nb, OPEN_ROW]
-    if o < 0:
-        return ACT
-    if o == row:
-        if w:
-            return WRA if close else WR
-        return RDA if close else RD
-    return PRE
+
+def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: int) -> tuple[np.ndarray, ...]:
+    """Kernel work arrays (allocated here: the kernel allocates nothing): ``tq`` transaction queues
+    (read queue then write buffer per unit), ``cq`` bank command queues, ``qs`` per bank queue (size,
+    lower bound, bank version), ``qm`` bit sets of the non-empty bank queues (``(NQ + 63) // 64``
+    words per unit), ``us`` per-unit scalars, ``refq`` refresh rings, ``keys`` per address
+    (pending-read count, head, tail, pending write), ``rnext`` merged-read chains."""
+    keys = np.zeros((max(1, n_keys), 4), dtype=np.int64)
+    keys[:, 1:3] = -1
+    return (np.zeros(U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
+            np.zeros((U * NQ, 3), dtype=np.int64).ravel(), np.zeros(U * ((NQ + 63) // 64), dtype=np.int64),
+            np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
+            np.full(max(1, n), -1, dtype=np.int64))
 
 
-@njit(cache=True)
-def _get_command(u, clk, cq, cqn, rr, in_ref, ref_rank, ready, bk, NQ, NBK, close, BSH, RSH, OG, ORK):
-    """DRAMsim3 GetCommandToIssue: (queue, entry, command, next); updates the round-robin pointer.
-
-    ``cq`` holds the bank queues of all units as ``[u * NQ + queue, entry, field]``. When nothing is
-    ready, ``next`` is the earliest cycle > clk at which a scanned entry's command becomes legal.
-    """
-    base = u * NQ
-    nxt = INF
-    for i in range(NQ):
-        qi = (rr[u] + 1 + i) % NQ
-        if in_ref[u] and qi // NBK == ref_rank[u]:
-            continue
-        nq = cqn[base + qi]
-        if nq == 0:
-            continue
-        o = bk[u, qi, OPEN_ROW]
-        if o < 0:
-            # every entry needs the same ACT: the first one gets it
-            t = ready_at(ready, u, qi, ACT, BSH, RSH, OG, ORK)
-            if t <= clk:
-                rr[u] = qi
-                return qi, 0, ACT, nxt
-            if t < nxt:
-                nxt = t
-            continue
-        for j in range(nq):
-            rw = cq[base + qi, j, E_ROW]
-            w = cq[base + qi, j, E_W]
-            c = _required(bk, u, qi, rw, w, close)
-            # RDA / WRA have the constraints of RD / WR (the compiled table folds them)
-            t = ready_at(ready, u, qi, RD if c == RDA else (WR if c == WRA else c), BSH, RSH, OG, ORK)
-            if t > clk:
-                if t < nxt:
-                    nxt = t
-                continue
-            if c == PRE:
-                if j != 0:
-                    continue
-                hits = False
-                for j2 in range(j, nq):
-                    if cq[base + qi, j2, E_ROW] == o:
-                        hits = True
-                        break
-                if hits and bk[u, qi, COL_HITS] < 4:
-                    continue
-            elif w:
-                dep = False
-                for j2 in range(j):
-                    if (cq[base + qi, j2, E_W] == 0 and cq[base + qi, j2, E_ROW] == rw
-                            and cq[base + qi, j2, E_COL] == cq[base + qi, j, E_COL]):
-                        dep = True
-                        break
-                if dep:
-                    continue
-            rr[u] = qi
-            return qi, j, c, nxt
-    return -1, -1, -1, nxt
+# fields of ``keys[k * 4 + ...]`` and of ``qs[g * 3 + ...]``
+K_CNT, K_HEAD, K_TAIL, K_PWR = 0, 1, 2, 3
+Q_N, Q_LB, Q_VER = 0, 1, 2
 
 
 @njit(cache=True)
-def _refresh_command(u, r, clk, ready, bk, NBK, BSH, RSH, OG, ORK):
-    """FinishRefresh: (PRE, bank) for the first ready open bank, (REF, -1) when all closed and ready."""
-    any_open = False
-    for b in range(NBK):
-        nb = r * NBK + b
-        if bk[u, nb, OPEN_ROW] >= 0:
-            any_open = True
-            if ready_at(ready, u, nb, PRE, BSH, RSH, OG, ORK) <= clk:
-                return PRE, b
-    if any_open:
-        return -1, -1
-    if ready[u, ORK + r, REFAB] <= clk:
-        return REFAB, -1
-    return -1, -1
-
-
-@njit(cache=True)
-def run(arr, kunit, knb, krank, row, col, isw, akey,
-        U, R, NBK, BPG, tq_r, tq_w, cq_size, read_delay, ref_mode, ref_interval, tRFC, dual, close,
-        ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin, BSH, RSH, OG, ORK,
-        log_on, lg, lg_n, skip):
-    """Simulate the trace; returns (stamp, done, cls, lg, end, unfinished, merged, undrained, fwd)."""
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, us, refq, keys, rnext,
+        dev, gm, rd, bk, rk, pr, lg, lg_n):
+    """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns
+    ``(merged, writes_undrained, forwarded)``."""
     n = arr.shape[0]
-    NQ = R * NBK
-    stamp = np.full(n, -1, dtype=np.int64)
-    done = np.full(n, -1, dtype=np.int64)
-    cls = np.full(n, -1, dtype=np.int64)
-    rq = np.zeros((U, tq_r, EW), dtype=np.int64)
-    wq = np.zeros((U, tq_w, EW), dtype=np.int64)
-    rn = np.zeros(U, dtype=np.int64)
-    wn = np.zeros(U, dtype=np.int64)
-    cq = np.zeros((U * NQ, cq_size, EW), dtype=np.int64)
-    cqn = np.zeros(U * NQ, dtype=np.int64)
-    cqt = np.zeros(U, dtype=np.int64)
-    rr = np.zeros(U, dtype=np.int64)
-    wd = np.zeros(U, dtype=np.int64)
-    RQC = 256
-    refq = np.zeros((U, RQC), dtype=np.int64)
-    rh = np.zeros(U, dtype=np.int64)
-    rcnt = np.zeros(U, dtype=np.int64)
-    next_rank = np.zeros(U, dtype=np.int64)
-    in_ref = np.zeros(U, dtype=np.int64)
-    ref_rank = np.zeros(U, dtype=np.int64)
-    next_ins = np.full(U, INF, dtype=np.int64)
-    wake = np.full(U, INF, dtype=np.int64)
-    if ref_mode > 0:
-        for u in range(U):
-            next_ins[u] = ref_interval
-            wake[u] = ref_interval
-    nkeys = 1
-    for q in range(n):
-        if akey[q] + 1 > nkeys:
-            nkeys = akey[q] + 1
-    prd_cnt = np.zeros(nkeys, dtype=np.int64)
-    prd_head = np.full(nkeys, -1, dtype=np.int64)
-    prd_tail = np.full(nkeys, -1, dtype=np.int64)
-    rnext = np.full(n, -1, dtype=np.int64)
-    pwr = np.zeros(nkeys, dtype=np.int64)
-
+    U = gm[G_U]
+    R = gm[G_R]
+    NBK = gm[G_NBK]
+    NQ = gm[G_NBT]
+    ROWS = gm[G_ROWS]
+    BSH = gm[G_BSH]
+    RSH = gm[G_RSH]
+    OG = gm[G_OG]
+    ORK = gm[G_ORK]
+    tq_r = pr[P_TQR]
+    tq_w = pr[P_TQW]
+    CQ = pr[P_CQ]
+    read_delay = pr[P_RDELAY]
+    ref_mode = pr[P_REFMODE]
+    ref_interval = pr[P_REFINT]
+    dual = pr[P_DUAL] != 0
+    close = pr[P_CLOSE] != 0
+    log_on = pr[P_LOG] != 0
+    skip = pr[P_SKIP] != 0
+    TQ = tq_r + tq_w
+    none = np.int64(-1)
+    for u in range(U):
+        us[u * NUS + US_NEXT_INS] = ref_interval if ref_mode > 0 else INF
+        us[u * NUS + US_WAKE] = us[u * NUS + US_NEXT_INS]
+    W = (NQ + 63) >> 6
     merged = 0
     fwd = 0
     nxt = 0
@@ -198,205 +142,311 @@ def run(arr, kunit, knb, krank, row, col, isw, akey,
         if nxt < n and arr[nxt] + 1 <= clk:
             q = nxt
             u = kunit[q]
-            k = akey[q]
+            v = u * NUS
+            k = akey[q] * 4
             ok = False
             if isw[q]:
-                if wn[u] < tq_w:
+                if us[v + US_WN] < tq_w:
                     ok = True
-                    if pwr[k] == 0:
-                        pwr[k] = 1
-                        entry_put(wq, wn, u, q, knb[q], row[q], clk, 1, col[q], k, krank[q])
+                    if keys[k + K_PWR] == 0:
+                        keys[k + K_PWR] = 1
+                        tq[u * TQ + tq_r + us[v + US_WN]] = q
+                        us[v + US_WN] += 1
                         outstanding += 1
                     else:
                         merged += 1
                         done[q] = clk + 1
-            elif rn[u] < tq_r:
+            elif us[v + US_RN] < tq_r:
                 ok = True
-                if pwr[k]:
+                if keys[k + K_PWR]:
                     fwd += 1
                     done[q] = clk + 1
                 else:
-                    if prd_cnt[k] == 0:
-                        prd_head[k] = q
-                        entry_put(rq, rn, u, q, knb[q], row[q], clk, 0, col[q], k, krank[q])
+                    if keys[k + K_CNT] == 0:
+                        keys[k + K_HEAD] = q
+                        tq[u * TQ + us[v + US_RN]] = q
+                        us[v + US_RN] += 1
                     else:
-                        rnext[prd_tail[k]] = q
+                        rnext[keys[k + K_TAIL]] = q
                         merged += 1
-                    prd_tail[k] = q
-                    prd_cnt[k] += 1
+                    keys[k + K_TAIL] = q
+                    keys[k + K_CNT] += 1
                     outstanding += 1
             if ok:
                 stamp[q] = clk
                 nxt += 1
                 last_progress = clk
-                if wake[u] > clk:
-                    wake[u] = clk
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0:
             break
         # ---- controller ticks ----
+        nc = INF
         for u in range(U):
-            if wake[u] > clk:
-                continue
-            lg_n[2] += 1
-            progress = False
-            if ref_mode > 0 and clk >= next_ins[u]:
-                next_ins[u] += ref_interval
-                if ref_mode == 2:
-                    refq[u, (rh[u] + rcnt[u]) % RQC] = next_rank[u]
-                    rcnt[u] += 1
-                    next_rank[u] = (next_rank[u] + 1) % R
-                else:
+            v = u * NUS
+            if us[v + US_WAKE] <= clk:
+                lg_n[2] += 1
+                ub = u * ROWS
+                ubk = u * NQ
+                progress = False
+                if ref_mode > 0 and clk >= us[v + US_NEXT_INS]:
+                    us[v + US_NEXT_INS] += ref_interval
                     for r in range(R):
-                        refq[u, (rh[u] + rcnt[u]) % RQC] = r
-                        rcnt[u] += 1
-            first = -1
-            first_rw = False
-            m = next_ins[u]
-            if rcnt[u] > 0:
-                r = refq[u, rh[u]]
-                if in_ref[u] == 0:
-                    in_ref[u] = 1
-                    ref_rank[u] = r
-                c, b = _refresh_command(u, r, clk, ready, bk, NBK, BSH, RSH, OG, ORK)
-                if c >= 0:
-                    issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-                          u, r, r * NBK + b if b >= 0 else -1, -1, c, clk, R, NBK, BPG, BSH, OG, ORK, tRFC, 0)
-                    if log_on:
-                        lg = log_cmd(lg, lg_n, clk, c, u, r, b, -1, -1)
-                    if c == REFAB:
-                        rh[u] = (rh[u] + 1) % RQC
-                        rcnt[u] -= 1
-                        in_ref[u] = 0
-                    first = c
-            for attempt in range(2):
-                if attempt == 0 and first >= 0:
-                    continue
-                if attempt == 1 and (first < 0 or not dual):
-                    break
-                qi, j, c, t = _get_command(u, clk, cq, cqn, rr, in_ref, ref_rank, ready, bk, NQ, NBK, close,
-                                           BSH, RSH, OG, ORK)
-                if qi < 0:
-                    if t < m:
-                        m = t
-                    break
-                is_rw = c == RD or c == WR or c == RDA or c == WRA
-                if attempt == 1 and is_rw == first_rw:
-                    break
-                g = u * NQ + qi
-                q = cq[g, j, E_Q]
-                r = qi // NBK
-                b = qi % NBK
-                rw = cq[g, j, E_ROW]
-                if cls[q] < 0:
-                    cls[q] = 0 if is_rw else (1 if c == ACT else 2)
-                issue(ready, bk, rk, act_hist, cmd_counts, lstart, lrows, twin,
-                      u, r, qi, rw, c, clk, R, NBK, BPG, BSH, OG, ORK, tRFC, 0)
-                if log_on:
-                    lg = log_cmd(lg, lg_n, clk, c, u, r, b, rw, cq[g, j, E_COL])
-                last_progress = clk
-                if is_rw:
-                    k = cq[g, j, E_KEY]
-                    if cq[g, j, E_W]:
-                        pwr[k] = 0
-                        done[q] = clk
-                        outstanding -= 1
-                    else:
-                        p = prd_head[k]
-                        while p >= 0:
-                            done[p] = clk + read_delay
-                            outstanding -= 1
-                            p = rnext[p]
-                        prd_cnt[k] = 0
-                        prd_head[k] = -1
-                        prd_tail[k] = -1
-                    entry_remove(cq, cqn, g, j)
-                    cqt[u] -= 1
-                if first < 0:
-                    first = c
-                    first_rw = is_rw
-            if first >= 0:
-                progress = True
-            # ---- ScheduleTransaction: move at most one transaction into its bank queue ----
-            wd_before = wd[u]
-            if wd[u] == 0:
-                if wn[u] >= tq_w or (wn[u] > 8 and cqt[u] == 0):
-                    wd[u] = wn[u]
-            draining = wd[u] > 0
-            buf = wq if draining else rq
-            cnt = wn if draining else rn
-            for i in range(cnt[u]):
-                g = u * NQ + buf[u, i, E_NB]
-                if cqn[g] < cq_size:
-                    if draining:
-                        if prd_cnt[buf[u, i, E_KEY]] > 0:
-                            wd[u] = 0
+                        if ref_mode == 2:
+                            r = us[v + US_NEXT_RANK]
+                        refq[u * RQC + (us[v + US_RH] + us[v + US_RCNT]) % RQC] = r
+                        us[v + US_RCNT] += 1
+                        if ref_mode == 2:
+                            us[v + US_NEXT_RANK] = (r + 1) % R
                             break
-                        wd[u] -= 1
-                    j = cqn[g]
-                    for f in range(EW):
-                        cq[g, j, f] = buf[u, i, f]
-                    cqn[g] = j + 1
-                    entry_remove(buf, cnt, u, i)
-                    cqt[u] += 1
-                    progress = True
+                first = -1
+                first_rw = False
+                m = us[v + US_NEXT_INS]
+                if us[v + US_RCNT] > 0:
+                    r = refq[u * RQC + us[v + US_RH]]
+                    if us[v + US_IN_REF] == 0:
+                        us[v + US_IN_REF] = 1
+                        us[v + US_REF_RANK] = r
+                    # FinishRefresh: PRE the first ready open bank; REF once all are closed and REF is ready
+                    c = -1
+                    b = -1
+                    any_open = False
+                    for b2 in range(NBK):
+                        nb = r * NBK + b2
+                        if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0:
+                            any_open = True
+                            if ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK) <= clk:
+                                c = PRE
+                                b = b2
+                                break
+                    if not any_open and rd[(ub + ORK + r) * NC + REFAB] <= clk:
+                        c = REFAB
+                    if c >= 0:
+                        nb = r * NBK + b if b >= 0 else none
+                        issue(dev, u, r, nb, none, c, clk)
+                        if log_on:
+                            log_cmd(lg, lg_n, clk, c, u, r, b, none, none)
+                        if c == REFAB:
+                            us[v + US_RH] = (us[v + US_RH] + 1) % RQC
+                            us[v + US_RCNT] -= 1
+                            us[v + US_IN_REF] = 0
+                        first = c
+                for attempt in range(2):
+                    if attempt == 0 and first >= 0:
+                        continue
+                    if attempt == 1 and (first < 0 or not dual):
+                        break
+                    # ---- GetCommandToIssue: the non-empty bank queues (bit set qm) in round-robin order;
+                    # in a queue the first entry whose command is ready and allowed ----
+                    qi = -1
+                    j = -1
+                    c = -1
+                    rr = us[v + US_RR]
+                    in_ref = us[v + US_IN_REF] != 0
+                    ref_rank = us[v + US_REF_RANK]
+                    for part in range(2):
+                        plo = rr + 1 if part == 0 else 0
+                        phi = NQ if part == 0 else min(rr + 1, NQ)
+                        for wd in range(plo >> 6, ((phi - 1) >> 6) + 1):
+                            if c >= 0 or plo >= phi:
+                                break
+                            bits = qm[u * W + wd]
+                            if wd == plo >> 6:
+                                bits &= -(np.int64(1) << (plo & 63))
+                            if wd == (phi - 1) >> 6 and (phi & 63) != 0:
+                                bits &= (np.int64(1) << (phi & 63)) - 1
+                            while bits != 0 and c < 0:
+                                b2 = (wd << 6) + trailing_zeros(bits)
+                                bits &= bits - 1
+                                if in_ref and b2 // NBK == ref_rank:
+                                    continue
+                                g = u * NQ + b2
+                                lb = qs[uintp(g * 3 + Q_LB)]
+                                ver = bk[uintp((ubk + b2) * BKW + BK_VER)]
+                                if lb > clk and qs[uintp(g * 3 + Q_VER)] == ver:
+                                    m = min(m, lb)    # the queue's bound holds: not ready
+                                    continue
+                                nq = qs[g * 3 + Q_N]
+                                o = bk[(ubk + b2) * BKW + OPEN_ROW]
+                                qn = INF
+                                if o < 0:
+                                    # every entry needs the same ACT: the first one gets it
+                                    t = ready_at(rd, ub, b2, ACT, BSH, RSH, OG, ORK)
+                                    if t <= clk:
+                                        qi, j, c = b2, 0, ACT
+                                    qn = t
+                                else:
+                                    t_pre = ready_at(rd, ub, b2, PRE, BSH, RSH, OG, ORK)
+                                    t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
+                                    t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
+                                    e0 = g * CQ
+                                    for j2 in range(nq):
+                                        q = cq[e0 + j2]
+                                        rw = row[q]
+                                        iw = isw[q]
+                                        if rw != o:
+                                            if t_pre > clk:
+                                                qn = min(qn, t_pre)
+                                                continue
+                                            if j2 != 0:
+                                                continue
+                                            # a PRE only if no queued entry hits the row or it served 4
+                                            hits = False
+                                            for j3 in range(nq):
+                                                if row[cq[e0 + j3]] == o:
+                                                    hits = True
+                                                    break
+                                            if hits and bk[(ubk + b2) * BKW + COL_HITS] < 4:
+                                                continue
+                                            qi, j, c = b2, j2, PRE
+                                            break
+                                        t = t_wr if iw else t_rd
+                                        if t > clk:
+                                            qn = min(qn, t)
+                                            continue
+                                        if iw:
+                                            # a WR waits for an older RD of the same address
+                                            dep = False
+                                            for j3 in range(j2):
+                                                q2 = cq[e0 + j3]
+                                                if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
+                                                    dep = True
+                                                    break
+                                            if dep:
+                                                continue
+                                            qi, j, c = b2, j2, (WRA if close else WR)
+                                        else:
+                                            qi, j, c = b2, j2, (RDA if close else RD)
+                                        break
+                                if c < 0:
+                                    qs[g * 3 + Q_LB] = qn
+                                    qs[g * 3 + Q_VER] = ver
+                                    m = min(m, qn)
+                    if c < 0:
+                        break
+                    us[v + US_RR] = qi
+                    is_rw = c == RD or c == WR or c == RDA or c == WRA
+                    if attempt == 1 and is_rw == first_rw:
+                        break
+                    g = u * NQ + qi
+                    e = g * CQ + j
+                    q = cq[e]
+                    r = qi // NBK
+                    rw = row[q]
+                    if cls[q] < 0:
+                        cls[q] = 0 if is_rw else (1 if c == ACT else 2)
+                    issue(dev, u, r, qi, rw, c, clk)
+                    if log_on:
+                        log_cmd(lg, lg_n, clk, c, u, r, qi % NBK, rw, col[q])
                     last_progress = clk
-                    break
-            if progress or (wd_before > 0 and wd[u] == 0):
-                # an aborted drain (R->W dependency) reads the read queue next cycle: not a fixpoint
-                wake[u] = clk + 1
-            else:
-                if rcnt[u] > 0:
-                    r = refq[u, rh[u]]
-                    for b in range(NBK):
-                        nb = r * NBK + b
-                        if bk[u, nb, OPEN_ROW] >= 0:
-                            t = ready_at(ready, u, nb, PRE, BSH, RSH, OG, ORK)
-                            if t > clk and t < m:
-                                m = t
-                    t = ready[u, ORK + r, REFAB]
-                    if t > clk and t < m:
-                        m = t
-                wake[u] = m
+                    if is_rw:
+                        k = akey[q] * 4
+                        if isw[q]:
+                            keys[k + K_PWR] = 0
+                            done[q] = clk
+                            outstanding -= 1
+                        else:
+                            p = keys[k + K_HEAD]
+                            while p >= 0:
+                                done[p] = clk + read_delay
+                                outstanding -= 1
+                                p = rnext[p]
+                            keys[k + K_CNT] = 0
+                            keys[k + K_HEAD] = -1
+                            keys[k + K_TAIL] = -1
+                        nq = qs[g * 3 + Q_N]
+                        for i in range(e, g * CQ + nq - 1):
+                            cq[i] = cq[i + 1]
+                        qs[g * 3 + Q_N] = nq - 1
+                        qs[g * 3 + Q_LB] = _STALE
+                        if nq == 1:
+                            qm[u * W + (qi >> 6)] &= ~(np.int64(1) << (qi & 63))
+                        us[v + US_CQT] -= 1
+                        us[v + US_RBLK] = 0           # a bank queue has room again
+                        us[v + US_WBLK] = 0
+                    if first < 0:
+                        first = c
+                        first_rw = is_rw
+                if first >= 0:
+                    progress = True
+                # ---- ScheduleTransaction: move at most one transaction into its bank queue ----
+                wd_before = us[v + US_WD]
+                wn = us[v + US_WN]
+                if us[v + US_WD] == 0:
+                    if wn >= tq_w or (wn > 8 and us[v + US_CQT] == 0):
+                        us[v + US_WD] = wn
+                draining = us[v + US_WD] > 0
+                t0 = u * TQ + (tq_r if draining else 0)
+                cnt = wn if draining else us[v + US_RN]
+                blk = US_WBLK if draining else US_RBLK
+                for i in range(us[v + blk], cnt):
+                    q = tq[t0 + i]
+                    g = u * NQ + knb[q]
+                    nq = qs[g * 3 + Q_N]
+                    if nq < CQ:
+                        if draining:
+                            if keys[akey[q] * 4 + K_CNT] > 0:
+                                us[v + US_WD] = 0
+                                break
+                            us[v + US_WD] -= 1
+                        cq[g * CQ + nq] = q
+                        qs[g * 3 + Q_N] = nq + 1
+                        qs[g * 3 + Q_LB] = _STALE
+                        if nq == 0:
+                            b = knb[q]
+                            qm[u * W + (b >> 6)] |= np.int64(1) << (b & 63)
+                        for i2 in range(t0 + i, t0 + cnt - 1):
+                            tq[i2] = tq[i2 + 1]
+                        us[v + (US_WN if draining else US_RN)] = cnt - 1
+                        us[v + US_CQT] += 1
+                        progress = True
+                        last_progress = clk
+                        break
+                    us[v + blk] = i + 1
+                if progress or (wd_before > 0 and us[v + US_WD] == 0):
+                    # an aborted drain (R->W dependency) reads the read queue next cycle: not a fixpoint
+                    us[v + US_WAKE] = clk + 1
+                else:
+                    if us[v + US_RCNT] > 0:
+                        r = refq[u * RQC + us[v + US_RH]]
+                        for b in range(NBK):
+                            nb = r * NBK + b
+                            if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0:
+                                t = ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK)
+                                if t > clk:
+                                    m = min(m, t)
+                        t = rd[(ub + ORK + r) * NC + REFAB]
+                        if t > clk:
+                            m = min(m, t)
+                    us[v + US_WAKE] = m
+            if not skip:
+                us[v + US_WAKE] = min(us[v + US_WAKE], clk + 1)
+            nc = min(nc, us[v + US_WAKE])
         # ---- stop when only undrainable writes (or a deadlock) remain ----
         if clk - last_progress > limit:
             break
         if nxt >= n:
             idle = True
             for u in range(U):
-                if rn[u] > 0 or cqt[u] > 0 or wd[u] > 0 or wn[u] > 8:
+                v = u * NUS
+                if us[v + US_RN] > 0 or us[v + US_CQT] > 0 or us[v + US_WD] > 0 or us[v + US_WN] > 8:
                     idle = False
                     break
             if idle:
                 break
-        if not skip:
-            for u in range(U):
-                if wake[u] > clk + 1:
-                    wake[u] = clk + 1
         # ---- next cycle ----
-        nc = INF
-        for u in range(U):
-            if wake[u] < nc:
-                nc = wake[u]
         if nxt < n:
             if blocked >= 0:
-                f = clk + 1 if wake[blocked] <= clk + 1 else wake[blocked] + 1
+                wb = us[blocked * NUS + US_WAKE]
+                f = clk + 1 if wb <= clk + 1 else wb + 1
             else:
                 f = arr[nxt] + 1
-            if f < nc:
-                nc = f
+            nc = min(nc, f)
         if nc >= INF:
             break
-        clk = nc if nc > clk + 1 else clk + 1
-    end = np.int64(0)
-    unfinished = 0
-    for q in range(n):
-        if done[q] > end:
-            end = done[q]
-        if done[q] < 0:
-            unfinished += 1
+        clk = max(nc, clk + 1)
     undrained = 0
     for u in range(U):
-        undrained += wn[u]
-    return stamp, done, cls, lg, end, unfinished, merged, undrained, fwd
+        undrained += us[u * NUS + US_WN]
+    return merged, undrained, fwd

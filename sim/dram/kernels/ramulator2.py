@@ -79,9 +79,9 @@ def workspace(n_keys: int, U: int, qmax_r: int, qmax_w: int, qmax_a: int) -> tup
 
 
 @njit(cache=True)
-def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, pb, wcnt, rd, bk, rk,
-        tb, gm, pr, lg, lg_n):
-    """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns ``(lg, forwarded)``."""
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, pb, wcnt, dev, gm, rd,
+        bk, rk, pr, lg, lg_n):
+    """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns the number of forwarded reads."""
     n = arr.shape[0]
     U = gm[G_U]
     R = gm[G_R]
@@ -280,9 +280,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                 if found:
                     if src == 1:
                         r = pb[u * PCAP + us[v + US_PH]]
-                        issue(rd, bk, rk, tb, gm, u, r, none, none, cmd, clk)
+                        issue(dev, u, r, none, none, cmd, clk)
                         if log_on:
-                            lg = log_cmd(lg, lg_n, clk, cmd, u, r, none, none, none)
+                            log_cmd(lg, lg_n, clk, cmd, u, r, none, none, none)
                         if cmd == REFAB:
                             us[v + US_PH] = (us[v + US_PH] + 1) % PCAP
                             us[v + US_PN] -= 1
@@ -295,9 +295,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         final = RD + w
                         if cls[q] < 0:
                             cls[q] = 0 if cmd == final else (2 if cmd == PRE else 1)
-                        issue(rd, bk, rk, tb, gm, u, r, nb, rw, cmd, clk)
+                        issue(dev, u, r, nb, rw, cmd, clk)
                         if log_on:
-                            lg = log_cmd(lg, lg_n, clk, cmd, u, r, nb - r * NBK, rw, col[q])
+                            log_cmd(lg, lg_n, clk, cmd, u, r, nb - r * NBK, rw, col[q])
                         leave = cmd == final or (cmd == ACT and src != 0 and an <= qmax_a)
                         if cmd == final:
                             if w:
@@ -312,10 +312,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         if leave:
                             for j in range(pos, off + cnt - 1):
                                 x = uintp(j)
-                                sid[x] = sid[x + 1]
-                                snb[x] = snb[x + 1]
-                                slb[x] = slb[x + 1]
-                                sver[x] = sver[x + 1]
+                                y = uintp(j + 1)
+                                sid[x] = sid[y]
+                                snb[x] = snb[y]
+                                slb[x] = slb[y]
+                                sver[x] = sver[y]
                             us[v + (US_AN if src == 0 else (US_RN if src == 2 else US_WN))] -= 1
                             if src == 3:
                                 wcnt[akey[q]] -= 1
@@ -351,4 +352,4 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
         if nc >= INF:
             break
         clk = max(nc, clk + 1)
-    return lg, nfwd
+    return nfwd
