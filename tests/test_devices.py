@@ -74,13 +74,41 @@ def test_cpu_active_cores_scale_compute_and_per_core_bandwidth_caps_dram(tmp_pat
 
 def test_row_parallel_kernels_use_only_their_rows():
     dev = build_device(load_hw("a100-80gb"))
-    one = pointwise(0, "n", 11008, kind="activation")
+    one = pointwise(0, "n", 4096, kind="norm")
     one.tokens = 1
-    many = pointwise(0, "n", 11008, kind="activation")
+    many = pointwise(0, "n", 4096, kind="norm")
     many.tokens = 4
     t1 = dev.cost(one, EVERY).level_s["hbm"]
     t4 = dev.cost(many, EVERY).level_s["hbm"]
     assert t1 == pytest.approx(4 * t4)
+
+
+def _act(elements: int, tokens: int):
+    op = pointwise(0, "act", elements, kind="activation")
+    op.tokens = tokens
+    return op
+
+
+def test_row_parallel_latency_floor_counts_steps_per_row_and_waves():
+    cfg = load_hw("h100-sxm")
+    dev = build_device(cfg)
+    per = cfg.kernel_efficiency["activation"]
+    lat = cfg.main_memory.latency
+    assert per.block_threads == 1024 and per.blocks_per_core == 2
+    # one row of 11008 elements: 11 dependent steps of 1024 threads, whatever the bytes
+    c = dev.cost(_act(11008, 1), EVERY)
+    assert c.detail["row_latency_s"] == pytest.approx(11 * lat)
+    assert c.level_s["hbm"] >= 11 * lat
+    # half the row: 6 steps; the floor is not proportional to the bytes (11 vs 6 steps for 2x bytes)
+    assert dev.cost(_act(5504, 1), EVERY).detail["row_latency_s"] == pytest.approx(6 * lat)
+    # up to cores x blocks_per_core rows run at once; one more row adds a wave
+    full = 132 * 2
+    assert dev.cost(_act(11008 * full, full), EVERY).detail["row_latency_s"] == pytest.approx(11 * lat)
+    assert dev.cost(_act(11008 * (full + 1), full + 1), EVERY).detail["row_latency_s"] == pytest.approx(22 * lat)
+    # many rows: bandwidth-bound again (the floor no longer decides)
+    big = dev.cost(_act(11008 * 4096, 4096), EVERY)
+    assert big.level_s["hbm"] == pytest.approx(big.detail["dram_bandwidth_s"])
+    assert big.detail["dram_bandwidth_s"] > big.detail["row_latency_s"]
 
 
 def test_fused_pointwise_ops_launch_no_kernel():

@@ -126,6 +126,13 @@ class KernelEfficiency(Strict):
         default=False, description="the kernel gives each token row to one core: with fewer rows (batch x "
                                    "tokens) than cores only that many cores work, each at its 1/cores share "
                                    "of the device's compute and DRAM bandwidth")
+    block_threads: int | None = Field(
+        default=None, ge=1, description="row-parallel kernels: threads of the block that owns a row, one element "
+                                        "each per step; the block walks its row in ceil(row elements / "
+                                        "block_threads) dependent steps, each waiting one DRAM latency")
+    blocks_per_core: int = Field(
+        default=1, ge=1, description="row-parallel kernels: blocks resident on one core (SM) at once (max "
+                                     "threads per SM / block_threads); rows beyond cores x this run in waves")
 
 
 class TilingConfig(Strict):

@@ -20,6 +20,10 @@ For one op on a device with compute peak ``P`` (FLOP/s for the op's datatype) an
   wave taking one item's FLOPs at the per-core peak. This is the wave and tile quantization of GPUs.
 * Element-wise kinds marked ``row_parallel`` (kernels that give each token row to one core) use only
   ``min(rows, cores)`` cores, each at its ``1/cores`` share of compute and DRAM bandwidth.
+* Row-parallel kinds that also give ``block_threads`` have a latency floor on their DRAM time: a block
+  walks its row ``block_threads`` elements per step, each step one DRAM ``latency`` (one load in flight
+  per thread), so a long row costs ``ceil(row / block_threads)`` latencies however few bytes it moves;
+  ``cores x blocks_per_core`` rows are in flight at once (:meth:`HierarchyModel.row_latency`).
 * ``launch`` — ``kernel_launch`` from the config (or the op kind's ``kernel_efficiency.<kind>.launch``),
   charged when the op is a kernel of its own (:mod:`sim.devices.kernels`).
 * A DRAM level with ``fidelity: cycle`` takes its time from the cycle-accurate DRAM engine
@@ -112,6 +116,8 @@ class HierarchyModel(DeviceModel):
                 rows = max(1, op.batch * op.tokens)
                 share = min(1.0, rows / self.cores())
                 detail["active_cores"] = min(rows, self.cores())
+                if per.block_threads and op.shape.elements:
+                    detail["row_latency_s"] = self.row_latency(op, rows, per.block_threads, per.blocks_per_core)
             compute_s = flops / (peak * share * e_c) if flops > 0 else 0.0
         dram_bytes = level_bytes[dram.name]
         bw = self.dram_bandwidth() * share
@@ -128,6 +134,9 @@ class HierarchyModel(DeviceModel):
             t_cycle = dram_cycle.op_dram_time(dram.memory, dram.bandwidth, op, dram_bytes)
             detail["dram_cycle_s"] = t_cycle
             t_dram = max(t_cycle, ideal_s[dram.name])
+        if "row_latency_s" in detail:  # a row's block waits one DRAM latency per step (Little's law)
+            detail["dram_bandwidth_s"] = t_dram
+            t_dram = max(t_dram, detail["row_latency_s"])
         level_s[dram.name] = t_dram
         writes = {dram.name: float(op.store_act_bytes + op.store_kv_bytes)}
         launch = 0.0
@@ -150,6 +159,15 @@ class HierarchyModel(DeviceModel):
             writes,
             detail,
         )
+
+    def row_latency(self, op: Op, rows: int, block_threads: int, blocks_per_core: int) -> float:
+        """Latency floor of a row-parallel kernel, s: each token row is walked by one block of
+        ``block_threads`` threads in ``ceil(row elements / block_threads)`` dependent steps of one DRAM
+        latency each; ``cores x blocks_per_core`` rows run at once, the rest in waves."""
+        per_row = math.ceil(op.shape.elements / rows)
+        steps = math.ceil(per_row / block_threads)
+        waves = math.ceil(rows / (self.cores() * blocks_per_core))
+        return waves * steps * self.config.memory[-1].latency
 
     def _peak_or_inf(self, op: Op, dtype: str) -> float:
         try:

@@ -57,7 +57,9 @@ def raw_config(cfg: DeviceConfig) -> DeviceConfig:
     from sim.config.hardware import KernelEfficiency
 
     flags = {
-        k: KernelEfficiency(row_parallel=True) for k, v in cfg.kernel_efficiency.items() if v.row_parallel
+        k: KernelEfficiency(row_parallel=True, block_threads=v.block_threads, blocks_per_core=v.blocks_per_core)
+        for k, v in cfg.kernel_efficiency.items()
+        if v.row_parallel
     }
     tiling = cfg.tiling.model_copy(update={"tile_overhead": 0.0})
     return cfg.model_copy(
@@ -100,8 +102,9 @@ def components(cfg: DeviceConfig, rows: list[Measurement]) -> Components:
         by.append(c.level_bytes[dram])
         cs.append(c.compute_s)
         wv.append(c.detail.get("waves", 0.0))
-        ds.append(c.level_s[dram])
-        inn.append(max([v for k, v in c.level_s.items() if k != dram] or [0.0]))
+        ds.append(c.detail.get("dram_bandwidth_s", c.level_s[dram]))
+        # on-chip levels and the latency floor of row-parallel kernels are not scaled by any efficiency
+        inn.append(max([v for k, v in c.level_s.items() if k != dram] + [c.detail.get("row_latency_s", 0.0)]))
         host.append(1.0 if m.dataset == "llmcompass" else 0.0)
         meas.append(m.measured_s)
     a = np.array
@@ -120,6 +123,7 @@ class Fit:
     objective: float = 0.0
     kind_launch: dict[str, float] = field(default_factory=dict)  # op kind -> fixed time per kernel, s
     row_parallel: tuple[str, ...] = ()  # kinds whose row_parallel flag the config sets (kept, not fitted)
+    blocks: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (block_threads, blocks/core), kept
 
     def points(self, name: str) -> list[list[float]]:
         """``[[size, efficiency], ...]`` of curve ``name``."""
@@ -143,6 +147,8 @@ class Fit:
             if f"memory.{kind}" in self.curves:
                 launch = f"launch: {self.kind_launch[kind] * 1e6:g} us, " if kind in self.kind_launch else ""
                 rp = "row_parallel: true, " if kind in self.row_parallel else ""
+                if kind in self.blocks:
+                    rp += f"block_threads: {self.blocks[kind][0]}, blocks_per_core: {self.blocks[kind][1]}, "
                 lines.append(
                     f"  {kind}: {{{rp}{launch}memory: {{points: {fmt(self.points(f'memory.{kind}'))}}}}}"
                 )
@@ -319,6 +325,9 @@ def fit(cfg: DeviceConfig, rows: list[Measurement], *, max_sweeps: int = 30) -> 
         k.split(".", 1)[1]: float(v) for k, v in zip(prob.launch_keys[1:], rl[1:], strict=True)
     }
     out.row_parallel = tuple(k for k, v in cfg.kernel_efficiency.items() if v.row_parallel)
+    out.blocks = {
+        k: (v.block_threads, v.blocks_per_core) for k, v in cfg.kernel_efficiency.items() if v.block_threads
+    }
     return out
 
 
@@ -335,6 +344,8 @@ def apply(cfg: DeviceConfig, f: Fit) -> DeviceConfig:
                 memory=EfficiencyCurve(points=f.points(f"memory.{kind}")),
                 launch=None if launch is None else f"{launch * 1e6:g} us",
                 row_parallel=bool(old and old.row_parallel),
+                block_threads=old.block_threads if old else None,
+                blocks_per_core=old.blocks_per_core if old else 1,
             )
     return cfg.model_copy(
         update={
