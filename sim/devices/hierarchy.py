@@ -13,7 +13,11 @@ For one op on a device with compute peak ``P`` (FLOP/s for the op's datatype) an
   byte of the trace passes every level once.
 * ``e_c`` and ``e_l`` — size-dependent efficiencies from the device config (``compute_efficiency`` vs
   FLOPs, ``memory_efficiency`` vs DRAM bytes, or the per-kind curves of ``kernel_efficiency``); the
-  memory curve applies to the DRAM level only (on-chip levels run at their peak bandwidth).
+  memory curve applies to the DRAM level only (on-chip levels run at their peak bandwidth). For matrix
+  ops split into per-core work items the compute curve is read at the FLOPs of *one work item* (tile
+  rows x tile columns x its K depth x 2): a work item's main loop amortises its pipeline fill and
+  epilogue over its K depth, so a deep-K tile (the 11008-deep down projection) runs closer to peak than
+  a shallow one of an op with as many FLOPs in total.
 * Matrix ops on a device with per-core levels (``instances`` > 1) are split into per-core work items
   (output tiles x K-splits); the per-core tile and split are searched to minimise the op's time, and
   work items run in waves of ``cores`` (``active_cores``) items: ``waves = ceil(items / cores)``, each
@@ -107,6 +111,8 @@ class HierarchyModel(DeviceModel):
         detail: dict[str, float] = {}
         if shape is not None:
             level_bytes, compute_ideal_quantized, detail = self._gemm_traffic(op, shape, peak)
+            if "tile_flops" in detail:  # per-core work items: efficiency of one item's main loop
+                e_c = eff.interpolate(comp_knots, detail["tile_flops"])
             compute_s = compute_ideal_quantized / e_c if flops > 0 else 0.0
         share = 1.0
         if shape is None:
@@ -222,6 +228,7 @@ class HierarchyModel(DeviceModel):
                 "split_k": float(cand.split[i]),
                 "work_items": float(cand.tiles[i]),
                 "waves": float(waves[i]),
+                "tile_flops": float(cand.tile_flops[i]),
             }
             # levels inside the core level: register tile, then per-core caches tiled within the core tile
             for j in range(core + 1):

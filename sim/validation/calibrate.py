@@ -13,7 +13,8 @@ launch overhead are fitted:
 * ``kernel_launch`` — the fixed time per kernel of matrix ops, s, and
   ``kernel_efficiency.<kind>.launch`` the same for each element-wise kind (their kernels differ: a
   residual add takes 1-2 us, vLLM's SiLU-and-multiply 6-8 us at one token);
-* ``compute_efficiency`` — knots at every decade of FLOPs spanned by the calibration data;
+* ``compute_efficiency`` — knots at every decade of FLOPs spanned by the calibration data (FLOPs of one
+  per-core work item for matrix ops, see :mod:`sim.devices.hierarchy`);
 * ``memory_efficiency`` — knots at every decade of DRAM bytes, for matrix ops;
 * ``kernel_efficiency.<kind>.memory`` — the same for each element-wise kind measured (``norm``,
   ``positional``, ``activation``, ``elementwise``): their kernels reach very different fractions of the
@@ -49,6 +50,7 @@ EFF_GRID = np.geomspace(0.02, 1.0, 80)
 LAUNCH_GRID = np.round(np.arange(0.0, 15e-6 + 1e-12, 0.1e-6), 12)
 HOST_GRID = np.round(np.arange(0.0, 40e-6 + 1e-12, 0.25e-6), 12)
 OVERHEAD_GRID = np.round(np.arange(0.0, 8e-6 + 1e-12, 0.1e-6), 12)
+SPEED_GRID = np.round(np.arange(0.8, 1.6 + 1e-9, 0.01), 6)
 
 
 def raw_config(cfg: DeviceConfig) -> DeviceConfig:
@@ -98,7 +100,7 @@ def components(cfg: DeviceConfig, rows: list[Measurement]) -> Components:
     for m in rows:
         c = dev.cost(m.op, conv, launches=True)
         curve.append("memory" if m.op.kind in GEMM_KINDS else f"memory.{m.op.kind}")
-        fl.append(float(m.op.flops))
+        fl.append(float(c.detail.get("tile_flops", m.op.flops)))  # the size the compute curve is read at
         by.append(c.level_bytes[dram])
         cs.append(c.compute_s)
         wv.append(c.detail.get("waves", 0.0))
@@ -124,6 +126,7 @@ class Fit:
     kind_launch: dict[str, float] = field(default_factory=dict)  # op kind -> fixed time per kernel, s
     row_parallel: tuple[str, ...] = ()  # kinds whose row_parallel flag the config sets (kept, not fitted)
     blocks: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (block_threads, blocks/core), kept
+    host_speed: float = 1.0  #: tensor throughput of the LLMCompass data set's card over the preset's (data set)
 
     def points(self, name: str) -> list[list[float]]:
         """``[[size, efficiency], ...]`` of curve ``name``."""
@@ -225,10 +228,12 @@ class _Problem:
         ec: np.ndarray,
         em: np.ndarray,
         ov: float | np.ndarray = 0.0,
+        speed: float | np.ndarray = 1.0,
     ) -> np.ndarray:
         """Mean |log error| for each candidate (leading axis of any argument may be candidates)."""
         c = self.c
-        body = np.maximum(np.maximum((c.compute_s + c.waves * ov) / ec, c.dram_s / em), c.inner_s)
+        comp = c.compute_s * (1.0 + c.host * (1.0 / np.asarray(speed) - 1.0))
+        body = np.maximum(np.maximum((comp + c.waves * ov) / ec, c.dram_s / em), c.inner_s)
         pred = launch_row + host * c.host + body
         return np.abs(np.log(pred / c.measured)).mean(axis=-1)
 
@@ -237,19 +242,20 @@ class _Problem:
         return sum(float(np.sum(np.diff(np.log(e)) ** 2)) for e in effs.values())
 
     def predict(
-        self, launches: np.ndarray, host: float, effs: dict[str, np.ndarray], ov: float = 0.0
+        self, launches: np.ndarray, host: float, effs: dict[str, np.ndarray], ov: float = 0.0, speed: float = 1.0
     ) -> np.ndarray:
         ec, em = self.efficiencies(effs)
         c = self.c
-        body = np.maximum(np.maximum((c.compute_s + c.waves * ov) / ec, c.dram_s / em), c.inner_s)
+        comp = c.compute_s * (1.0 + c.host * (1.0 / speed - 1.0))
+        body = np.maximum(np.maximum((comp + c.waves * ov) / ec, c.dram_s / em), c.inner_s)
         return launches[self.launch_of] + host * c.host + body
 
     def objective(
-        self, launches: np.ndarray, host: float, effs: dict[str, np.ndarray], ov: float = 0.0
+        self, launches: np.ndarray, host: float, effs: dict[str, np.ndarray], ov: float = 0.0, speed: float = 1.0
     ) -> float:
         ec, em = self.efficiencies(effs)
         return float(
-            self.losses(launches[self.launch_of], host, ec, em, ov) + SMOOTHNESS * self.penalty(effs)
+            self.losses(launches[self.launch_of], host, ec, em, ov, speed) + SMOOTHNESS * self.penalty(effs)
         )
 
 
@@ -265,8 +271,8 @@ def fit(cfg: DeviceConfig, rows: list[Measurement], *, max_sweeps: int = 30) -> 
     launches = np.full(len(prob.launch_keys), 2e-6)
     has_host = bool(prob.c.host.any())
     host = 10e-6 if has_host else 0.0
-    ov = 0.0
-    best = prob.objective(launches, host, effs, ov)
+    ov, sp = 0.0, 1.0
+    best = prob.objective(launches, host, effs, ov, sp)
     onehot = [(prob.launch_of == i).astype(float) for i in range(launches.size)]
     for _ in range(max_sweeps):
         start = best
@@ -275,17 +281,21 @@ def fit(cfg: DeviceConfig, rows: list[Measurement], *, max_sweeps: int = 30) -> 
         for i in range(launches.size):
             base = launches[prob.launch_of] - launches[i] * onehot[i]
             cand = base[None, :] + LAUNCH_GRID[:, None] * onehot[i][None, :]
-            vals = prob.losses(cand, host, ec, em, ov) + pen
+            vals = prob.losses(cand, host, ec, em, ov, sp) + pen
             k = int(np.argmin(vals))
             if vals[k] < best - 1e-12:
                 best, launches[i] = float(vals[k]), float(LAUNCH_GRID[k])
         if has_host:
-            vals = prob.losses(launches[prob.launch_of], HOST_GRID[:, None], ec, em, ov) + pen
+            vals = prob.losses(launches[prob.launch_of], HOST_GRID[:, None], ec, em, ov, sp) + pen
             k = int(np.argmin(vals))
             if vals[k] < best - 1e-12:
                 best, host = float(vals[k]), float(HOST_GRID[k])
+            vals = prob.losses(launches[prob.launch_of], host, ec, em, ov, SPEED_GRID[:, None]) + pen
+            k = int(np.argmin(vals))
+            if vals[k] < best - 1e-12:
+                best, sp = float(vals[k]), float(SPEED_GRID[k])
         lrow = launches[prob.launch_of]
-        vals = prob.losses(lrow, host, ec, em, OVERHEAD_GRID[:, None]) + pen
+        vals = prob.losses(lrow, host, ec, em, OVERHEAD_GRID[:, None], sp) + pen
         k = int(np.argmin(vals))
         if vals[k] < best - 1e-12:
             best, ov = float(vals[k]), float(OVERHEAD_GRID[k])
@@ -304,7 +314,7 @@ def fit(cfg: DeviceConfig, rows: list[Measurement], *, max_sweeps: int = 30) -> 
                     e[i] = cand
                     pens[j] = prob.penalty(effs)
                 e[i] = keep
-                vals = prob.losses(lrow, host, ecc, emc, ov) + SMOOTHNESS * pens
+                vals = prob.losses(lrow, host, ecc, emc, ov, sp) + SMOOTHNESS * pens
                 k = int(np.argmin(vals))
                 if vals[k] < best - 1e-12:
                     best, e[i] = float(vals[k]), float(EFF_GRID[k])
@@ -312,15 +322,16 @@ def fit(cfg: DeviceConfig, rows: list[Measurement], *, max_sweeps: int = 30) -> 
             break
     rounded = {k: np.array([_sig3(min(1.0, x)) for x in e]) for k, e in effs.items()}
     rl = np.array([_sig3(x) for x in launches])
-    host, ov = _sig3(host), _sig3(ov)
+    host, ov, sp = _sig3(host), _sig3(ov), _sig3(sp)
     out = Fit(
         cfg.name,
         float(rl[0]),
         host,
         ov,
         {k: (prob.sizes[k], rounded[k]) for k in rounded},
-        prob.objective(rl, host, rounded, ov),
+        prob.objective(rl, host, rounded, ov, sp),
     )
+    out.host_speed = sp
     out.kind_launch = {
         k.split(".", 1)[1]: float(v) for k, v in zip(prob.launch_keys[1:], rl[1:], strict=True)
     }
