@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.validation.ep_share import measure  # noqa: E402
 
+HALF = "network.collective.efficiency=0.5"  #: the all-to-all gets half the link's 400 GB/s per direction
+A100 = "devices.gpu.preset=a100-80gb"
 #: (label, keyword arguments of measure)
 CONFIGS: list[tuple[str, dict]] = [
     ("prefill 8 x 512, attention DP, balanced", {"tp": 1, "batch": 8, "prompt": 512}),
@@ -30,6 +32,15 @@ CONFIGS: list[tuple[str, dict]] = [
     ("decode batch 64, attention DP, balanced", {"tp": 1, "batch": 64, "prompt": 16, "generate": 1}),
     ("decode batch 64, attention DP, real routing",
      {"tp": 1, "batch": 64, "prompt": 16, "generate": 1, "routing": "synthetic"}),
+    # readings of the unretrieved testbed: 400 GB/s as a vendor's bidirectional total (NVIDIA quotes NVLink so:
+    # A100 600 GB/s = 300 each way) leaves 200 GB/s each way; A100-class GPUs (A800: A100 compute, 400 GB/s NVLink)
+    ("8 x 512, DP, balanced, 200 GB/s each way", {"tp": 1, "overrides": (HALF,)}),
+    ("8 x 512, DP, real routing, 200 GB/s each way", {"tp": 1, "routing": "synthetic", "overrides": (HALF,)}),
+    ("8 x 512, DP, balanced, A100 GPUs", {"tp": 1, "overrides": (A100,)}),
+    ("8 x 512, DP, real routing, A100 GPUs", {"tp": 1, "routing": "synthetic", "overrides": (A100,)}),
+    ("8 x 512, DP, balanced, A100 GPUs, 200 GB/s each way", {"tp": 1, "overrides": (A100, HALF)}),
+    ("8 x 512, DP, real routing, A100 GPUs, 200 GB/s each way",
+     {"tp": 1, "routing": "synthetic", "overrides": (A100, HALF)}),
 ]
 
 
