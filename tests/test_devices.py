@@ -83,6 +83,19 @@ def test_row_parallel_kernels_use_only_their_rows():
     assert t1 == pytest.approx(4 * t4)
 
 
+def test_compute_efficiency_is_read_at_one_work_items_flops():
+    """Equal FLOPs in total, deeper K per tile: the deep tile's main loop runs closer to peak (h100 curve)."""
+    from sim.devices import efficiency as eff
+
+    cfg = load_hw("h100-sxm")
+    dev = build_device(cfg)
+    deep = dev.cost(gemm(0, "deep", 1024, 4096, 11008), EVERY)  # the down projection at 1024 tokens
+    shallow = dev.cost(gemm(0, "shallow", 1024, 11008, 4096), EVERY)  # same FLOPs, K = 4096
+    assert deep.detail["tile_flops"] > 2 * shallow.detail["tile_flops"]
+    knots, _ = eff.kind_curves(cfg, "gemm")
+    assert eff.interpolate(knots, deep.detail["tile_flops"]) > eff.interpolate(knots, shallow.detail["tile_flops"])
+
+
 def _act(elements: int, tokens: int):
     op = pointwise(0, "act", elements, kind="activation")
     op.tokens = tokens

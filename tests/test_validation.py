@@ -34,9 +34,17 @@ def test_whole_layers_meet_10_percent_on_held_out_data(result):
     assert result["layer"]["held_out"]["mean_pct"] <= 10.0
 
 
-def test_every_class_is_within_20_percent_on_held_out_data(result):
+def test_every_class_meets_15_percent_on_held_out_data(result):
     for cls, v in result["classes"].items():
-        assert v["held_out"]["mean_pct"] <= 20.0, cls
+        assert v["held_out"]["mean_pct"] <= 15.0, cls
+
+
+def test_the_llmcompass_card_is_a_data_set_property(result):
+    """Its large GEMMs run faster than Vidur's A100 under vLLM: a throughput factor of that data set, > 1."""
+    if result["gpu"] == "a100":
+        assert 1.05 < result["host_speed"] < 1.5
+    else:
+        assert result["host_speed"] == 1.0  # no LLMCompass rows: nothing to fit
 
 
 def test_tp1_linear_layers_at_1_and_1024_tokens_are_reported(result):
@@ -45,4 +53,4 @@ def test_tp1_linear_layers_at_1_and_1024_tokens_are_reported(result):
         (c, t) for c in ("qkv_proj", "o_proj", "gate_up_proj", "down_proj") for t in (1, 1024)
     }
     assert all(not r["calibration"] for r in rows)
-    assert all(abs(r["predicted_s"] / r["measured_s"] - 1) < 0.25 for r in rows)
+    assert all(abs(r["predicted_s"] / r["measured_s"] - 1) < 0.15 for r in rows)
