@@ -83,6 +83,12 @@ def test_row_parallel_kernels_use_only_their_rows():
     assert t1 == pytest.approx(4 * t4)
 
 
+@pytest.mark.parametrize("name", ["a100-40gb", "a100-80gb", "h100-sxm"])
+def test_gpu_presets_keep_their_register_tile(name):
+    """A second ``tiling:`` key in a preset would silently replace the first (registers back to 0)."""
+    assert load_hw(name).tiling.registers == 32 * 1024
+
+
 def test_compute_efficiency_is_read_at_one_work_items_flops():
     """Equal FLOPs in total, deeper K per tile: the deep tile's main loop runs closer to peak (h100 curve)."""
     from sim.devices import efficiency as eff
