@@ -112,6 +112,15 @@ def test_malformed_yaml_names_line(tmp_path):
         load_hw(str(bad))
 
 
+def test_duplicate_key_is_an_error_naming_both_lines(tmp_path):
+    bad = write(tmp_path, "dup.yaml", "kind: device\nname: a\ncompute:\n  fp16: 1 TFLOPS\nname: b\n")
+    with pytest.raises(ConfigError, match=r"dup\.yaml:5:1.*duplicate key 'name' \(first at line 2"):
+        load_hw(str(bad))
+    nested = write(tmp_path, "dup2.yaml", "kind: device\ntiling:\n  a: 1\n  a: 2\n")
+    with pytest.raises(ConfigError, match=r"dup2\.yaml:4:3.*duplicate key 'a'"):
+        load_hw(str(nested))
+
+
 def test_missing_extends_target(tmp_path):
     bad = write(tmp_path, "bad.yaml", "extends: nothere.yaml\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml.*extends.*nothere"):
