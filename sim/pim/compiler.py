@@ -20,8 +20,9 @@ Layouts (PIM-GPT, section 1.4 of ../shared/reference/pim.md):
   holding ``V[:, o]`` over the reserved tokens (``kv_capacity``), so the dot product runs along the row; the
   buffer holds ``p``. With head concatenation short columns of several heads share a row.
 * **KV writes**: a new token's K goes contiguously into its row-group (one ``WR`` run per head group); its V
-  goes element by element into the ``(h, o)`` rows (a masked ``WR`` each). Activates are issued per bank
-  ahead of the writes, so that the banks' row cycles overlap.
+  goes element by element into the ``(h, o)`` rows (a masked ``WR`` each). A row that several banks of a
+  channel write is opened with one AiM multi-bank activate (``ACT16`` / ``ACT4``, ``kv_multi_activate``);
+  otherwise activates are issued per bank ahead of the writes, so that the banks' row cycles overlap.
 """
 
 from __future__ import annotations
