@@ -134,6 +134,21 @@ def test_kv_write_costs_wr_commands():
     assert two.commands["WR"] > one.commands["WR"]
 
 
+def test_kv_write_multi_bank_activates():
+    """V's column-major rows of one head sit at the same row in every bank of a channel: AiM opens them with
+    one ACT16 instead of 16 ACTs spaced tRRD, which shortens the write; energy keeps one activate per bank."""
+    spec = load_pim("pim-gpt-gddr6")
+    multi = kv_write_cost(spec, 16, 128)
+    single = kv_write_cost(spec, 16, 128, mapping=MappingConfig(kv_multi_activate=False))
+    assert multi.commands["WR"] == single.commands["WR"]
+    assert multi.commands.get("ACT16", 0) > 0 and single.commands.get("ACT16", 0) == 0
+    banks_opened = multi.commands.get("ACT", 0) + 16 * multi.commands["ACT16"] + 4 * multi.commands.get("ACT4", 0)
+    assert banks_opened >= 16 * 128                 # every (head, output) row of V opened, no fewer
+    assert multi.energy_J["activate"] <= single.energy_J["activate"]  # single re-opens rows after more refreshes
+    assert multi.seconds < 0.5 * single.seconds
+    assert abs(multi.energy_J["total"] - sum(v for k, v in multi.energy_J.items() if k != "total")) < 1e-15
+
+
 def test_mapping_choices_change_the_schedule():
     spec = load_pim("hbm2-pim")            # 16 pseudo-channels x 8 PUs: 32 outputs per PU, 8 result registers
     base = gemv_cost(spec, 4096, 4096, dtype="fp16")

@@ -25,6 +25,8 @@ def _ops(spec, dt):
                                                MappingConfig(head_concat=False, partition="bank-first"))
     yield "context", compile_attention(spec, 4, 64, 1100, "context", dt)
     yield "kv", compile_kv_write(spec, 3, 64, 2, dt)
+    yield "kv-all-banks", compile_kv_write(spec, 16, 128, 1, dt)
+    yield "kv-single-activates", compile_kv_write(spec, 16, 128, 1, dt, MappingConfig(kv_multi_activate=False))
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

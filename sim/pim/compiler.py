@@ -20,8 +20,9 @@ Layouts (PIM-GPT, section 1.4 of ../shared/reference/pim.md):
   holding ``V[:, o]`` over the reserved tokens (``kv_capacity``), so the dot product runs along the row; the
   buffer holds ``p``. With head concatenation short columns of several heads share a row.
 * **KV writes**: a new token's K goes contiguously into its row-group (one ``WR`` run per head group); its V
-  goes element by element into the ``(h, o)`` rows (a masked ``WR`` each). Activates are issued per bank
-  ahead of the writes, so that the banks' row cycles overlap.
+  goes element by element into the ``(h, o)`` rows (a masked ``WR`` each). A row that several banks of a
+  channel write is opened with one AiM multi-bank activate (``ACT16`` / ``ACT4``, ``kv_multi_activate``);
+  otherwise activates are issued per bank ahead of the writes, so that the banks' row cycles overlap.
 """
 
 from __future__ import annotations
@@ -457,25 +458,77 @@ def compile_kv_write(spec: PimSpec, heads: int, head_dim: int, tokens: int = 1, 
     streams = []
     nrows = 0
     for ch in range(geo.units):
-        by_bank: dict[int, list[tuple[int, dict[int, int]]]] = {}
-        for (bank, row), cols in sorted(writes[ch].items()):
-            by_bank.setdefault(bank, []).append((row, cols))
-            nrows = max(nrows, row + 1)
-        rows_out: list[tuple[int, int, int, int, int]] = []
-        rounds = max((len(v) for v in by_bank.values()), default=0)
-        for r in range(rounds):
-            todo = [(b, v[r]) for b, v in sorted(by_bank.items()) if r < len(v)]
-            for b, (row, _) in todo:
-                rows_out.append((C.ACT_CODES[spec.pim.command_set][0], 1 << b, row, -1, 1))
-            for b, (row, cols) in todo:
-                for c0, n in _runs(cols):
-                    rows_out.append((WR, 1 << b, row, c0, n))
-        if rows_out:
-            rows_out.append((PREA, (1 << spec.banks) - 1, -1, -1, 1))
+        rows_out = _kv_stream(spec, writes[ch], mapping.kv_multi_activate)
+        if writes[ch]:
+            nrows = max(nrows, max(row for _, row in writes[ch]) + 1)
         streams.append(ChannelStream.from_rows(rows_out))
     _check_rows(spec, nrows, f"the KV cache of {heads} heads x {head_dim} for {cap} tokens")
     return Compiled(streams, macs=0, rows_per_bank=nrows,
                     detail={"kv_bytes": 2 * tokens * heads * head_dim * DTYPE_BYTES[dtype], "kv_capacity": cap})
+
+
+def _activates(spec: PimSpec, banks: list[int], row: int, multi: bool) -> list[tuple[int, int, int, int, int]]:
+    """Activates that open ``row`` in ``banks`` of one channel: with ``multi`` on AiM, one ``ACT16`` when every
+    bank of the channel needs the row, one ``ACT4`` per bank group all of whose banks need it (AiM's
+    multi-bank activates, pim.md 2.1), single-bank ``ACT`` otherwise. HBM-PIM's all-bank activate needs AB
+    mode, so its KV writes keep single-bank activates."""
+    one, four, every = C.ACT_CODES[spec.pim.command_set]
+    if not multi or spec.pim.command_set != "aim":
+        return [(one, 1 << b, row, -1, 1) for b in banks]
+    mask = sum(1 << b for b in banks)
+    if mask == (1 << spec.banks) - 1:
+        return [(every, mask, row, -1, 1)]
+    per_group = spec.dram.org.banks_per_group
+    out = []
+    left = set(banks)
+    for b in banks:
+        if b not in left:
+            continue
+        g0 = b - b % per_group
+        group = set(range(g0, g0 + per_group))
+        if four >= 0 and group <= left:
+            out.append((four, sum(1 << x for x in group), row, -1, 1))
+            left -= group
+        else:
+            out.append((one, 1 << b, row, -1, 1))
+            left.discard(b)
+    return out
+
+
+def _kv_stream(spec: PimSpec, writes: dict[tuple[int, int], dict[int, int]],
+               multi: bool) -> list[tuple[int, int, int, int, int]]:
+    """One channel's KV-write stream from ``{(bank, row): {column: writes}}``.
+
+    Without ``multi``: in rounds, the ``r``-th row of every bank activated one bank at a time, then written,
+    so the banks' row cycles overlap. With ``multi``: row by row, the banks that write the same row
+    opened together (:func:`_activates`): V's column-major rows of one head sit at the same row in every
+    bank of a channel (the channel-first partition deals consecutive outputs to the banks), so a token's
+    V needs one ``ACT16`` per row instead of one ``ACT`` per bank, spaced tRRD."""
+    out: list[tuple[int, int, int, int, int]] = []
+    if multi and spec.pim.command_set == "aim":
+        by_row: dict[int, list[tuple[int, dict[int, int]]]] = {}
+        for (bank, row), cols in sorted(writes.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            by_row.setdefault(row, []).append((bank, cols))
+        for row, todo in sorted(by_row.items()):
+            out += _activates(spec, [b for b, _ in todo], row, True)
+            for b, cols in todo:
+                for c0, n in _runs(cols):
+                    out.append((WR, 1 << b, row, c0, n))
+    else:
+        by_bank: dict[int, list[tuple[int, dict[int, int]]]] = {}
+        for (bank, row), cols in sorted(writes.items()):
+            by_bank.setdefault(bank, []).append((row, cols))
+        rounds = max((len(v) for v in by_bank.values()), default=0)
+        for r in range(rounds):
+            todo2 = [(b, v[r]) for b, v in sorted(by_bank.items()) if r < len(v)]
+            for b, (row, _) in todo2:
+                out += _activates(spec, [b], row, False)
+            for b, (row, cols) in todo2:
+                for c0, n in _runs(cols):
+                    out.append((WR, 1 << b, row, c0, n))
+    if out:
+        out.append((PREA, (1 << spec.banks) - 1, -1, -1, 1))
+    return out
 
 
 def _runs(cols: dict[int, int]) -> list[tuple[int, int]]:

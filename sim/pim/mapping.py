@@ -50,6 +50,8 @@ class MappingConfig:
     * ``vector_chunk``: elements of the input vector per buffer image (default: a full buffer).
     * ``kv_capacity``: tokens reserved per head for K and V (default: ``kv_len`` rounded up to whole rows).
     * ``early_activate``: issue each phase's first activate before the buffer load, so they overlap.
+    * ``kv_multi_activate``: KV writes open a row that several banks write with one multi-bank activate
+      (AiM ``ACT16`` / ``ACT4``) instead of one ``ACT`` per bank (AiM only; HBM-PIM ignores it).
     """
 
     partition: Literal["channel-first", "bank-first"] = "channel-first"
@@ -58,6 +60,7 @@ class MappingConfig:
     vector_chunk: int | None = None
     kv_capacity: int | None = None
     early_activate: bool = True
+    kv_multi_activate: bool = True
 
     def __post_init__(self) -> None:
         from sim.errors import ConfigError
