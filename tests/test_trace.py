@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import time
 import tracemalloc
 from collections.abc import Iterator
 
@@ -155,11 +154,9 @@ def test_from_dict_direct(ops) -> None:
 
 
 def test_generation_is_lazy() -> None:
-    t0 = time.perf_counter()
     gen = generate_trace("gpt2-xl", 1, 64, 1024)
     assert isinstance(gen, Iterator) and not isinstance(gen, list | tuple)
     first = list(itertools.islice(gen, 1000))
-    assert time.perf_counter() - t0 < 2.0
     assert [o.id for o in first] == list(range(1000))
     # memory stays bounded while streaming several whole steps (about 820 ops each)
     tracemalloc.start()
