@@ -4,8 +4,6 @@ choices."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sim.errors import PimsimError
@@ -105,11 +103,6 @@ def test_attention_grows_with_kv_len_and_stays_cheap():
     score = attention_cost(spec, 25, 64, 1088, kind="score")
     # K row-major with heads concatenated: one 2 KB row holds a token's keys for 16 heads
     assert score.row_misses <= score.commands["ACT16"] and score.row_hit_rate > 0.975
-    t0 = time.perf_counter()
-    for n in range(200, 264):
-        attention_cost(spec, 25, 64, n, kind="score")
-        attention_cost(spec, 25, 64, n, kind="context")
-    assert time.perf_counter() - t0 < 5.0          # ~2 ms per distinct attention GEMV
 
 
 def test_attention_context_with_reserved_capacity_and_head_concat():
