@@ -20,7 +20,7 @@ from typing import Any
 from sim import __version__
 from sim.errors import PimsimError
 from sim.sweep.executors import Executor, SerialExecutor, is_worker_death
-from sim.sweep.keys import key_dimension, unit_of
+from sim.sweep.keys import hw_key_dimension, unit_of
 from sim.sweep.plan import Plan, Point
 from sim.sweep.store import FAILED, OK, ResultStore
 from sim.sweep.worker import Task, compute, run_task
@@ -72,7 +72,7 @@ def units_of(plan: Plan) -> dict[str, str]:
     for key in plan.keys:
         if key == "hw" or key.startswith("workload.") or not plan.points:
             continue
-        unit = unit_of(key_dimension(type(plan.points[0].config), key))
+        unit = unit_of(hw_key_dimension(plan.points[0].config, key))
         if unit:
             out[key] = unit
     return out
