@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import load_hw as _load_hw
-from sim.engine.system import ResolvedSystem, resolve_system
+from sim.engine.system import resolve_system
 from sim.results.records import OpRecord
 from sim.results.roofline import Ceilings, OpPlacement, ceilings
 from sim.results.summary import SystemRunResult
@@ -100,15 +100,15 @@ class Result:
         return max(flops, key=lambda d: flops[d]) if flops else self.hw.name
 
     def device_config(self, device: str | None = None) -> Any:
-        """The validated config of ``device`` (default :attr:`device`): a device name of the system, or a
-        device entry name."""
+        """The config of ``device`` (default :attr:`device`) as its device model sees it (a PIM device's
+        peak and memory come from its PIM memory preset)."""
+        from sim.engine.system import build_system
+
         name = device or self.device
-        if isinstance(self.hw, ResolvedSystem):
-            entry = name.split("[", 1)[0]
-            if entry in self.hw.devices:
-                return self.hw.devices[entry]
-            raise KeyError(f"no device {name!r} in system {self.hw.name!r} ({', '.join(self.hw.devices)})")
-        return self.hw
+        system = build_system(self.hw)
+        if name not in system.devices:
+            raise KeyError(f"no device {name!r} in system {system.name!r} ({', '.join(system.devices)})")
+        return system.devices[name].config
 
     @property
     def placements(self) -> list[OpPlacement]:

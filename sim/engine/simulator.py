@@ -218,6 +218,7 @@ class Simulator:
         #: steps may skip the event queue (one stream per device: :meth:`_simulate_serial`)
         self.serial = serial
         self._serial_capable = serial and all(d.streams == 1 for d in system.devices.values())
+        self.serial_steps = 0  #: steps replayed on the serial fast path
         if self.trace is not None:  # one track per device stream and per link direction, named up front
             for name, inst in system.devices.items():
                 for st in range(inst.streams):
@@ -654,6 +655,7 @@ class Simulator:
         step_start = env.now
         ready = self.ready
         busy = self._busy
+        self.serial_steps += 1
         queues: dict[tuple[str, int], list[_Entry]] = defaultdict(list)
         for e in entries:
             queues[(e.device, e.stream)].append(e)

@@ -220,6 +220,8 @@ def plan_sweep(spec: SweepSpec) -> Plan:
             models[workload.model] = load_model(workload.model)
         config, canon, flat = _resolve_config(base, ref, values, index)
         check_simulatable(config)
+        if isinstance(config, ResolvedSystem):
+            _check_buildable(config, values, index)
         columns = {k: (flat.get(canon[k], v) if k in canon else v) for k, v in values.items()}
         for k in values:
             if k.startswith("workload."):
@@ -309,6 +311,19 @@ def _apply(
         where = f"device entry {prefix[:-1]!r}: " if prefix else ""
         raise ConfigError(f"point {index} ({shown}): {where}{exc}") from None
     return config, canon
+
+
+def _check_buildable(config: ResolvedSystem, values: dict[str, Any], index: int) -> None:
+    """Build the point's system once (device models, links, placement: milliseconds) so that what only
+    the device models check (a PIM memory's address bit fields, a placement's devices) fails here,
+    before any work starts, not in a worker."""
+    from sim.engine.system import build_system
+
+    try:
+        build_system(config)
+    except PimsimError as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ConfigError(f"point {index} ({shown}): {exc}") from None
 
 
 def config_si(config: Any) -> dict[str, Any]:
