@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -52,6 +53,13 @@ def _run(spec, executor_name: str, workers: int, out: Path) -> tuple[float, obje
     return wall, summary, load_results(out)
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its finished children (the local workers, once
+    their pool has shut down)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
@@ -69,7 +77,9 @@ def main(argv: list[str] | None = None) -> dict:
     spec = SweepSpec(hw="pim-gpt", workload=workload, grid={k: expand_values(v, k) for k, v in grid.items()})
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="pimsim-pim-gpt-sweep-"))
     load0 = os.getloadavg()
+    cpu0 = _cpu_s()
     wall, summary, df = _run(spec, "local", args.workers, root / "local")
+    cpu = _cpu_s() - cpu0
     load1 = os.getloadavg()
     ok = df[df["status"] == "ok"]
     fig: dict = {
@@ -84,6 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
         **{f"workload.{k}": v for k, v in workload.items()},
         "wall_s": round(wall, 2),
         "target_s": 600.0,
+        "cpu_s": round(cpu, 1),
+        "cpu_s_per_worker": round(cpu / max(1, args.workers), 1),
         "mean_point_s": round(float(ok["elapsed_s"].mean()), 3) if len(ok) else None,
         "max_point_s": round(float(ok["elapsed_s"].max()), 3) if len(ok) else None,
         "loadavg_1min_before_after": [round(load0[0], 2), round(load1[0], 2)],
@@ -95,6 +107,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"local x{args.workers}: {wall:.1f} s wall (target <= 600 s)")
     print(f"per point {fig['mean_point_s']} s mean, {fig['max_point_s']} s max (one worker's time); "
           f"load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after")
+    print(f"CPU time {cpu:.0f} s in all, {fig['cpu_s_per_worker']} s per worker: the wall time on "
+          f"{args.workers} otherwise idle cores")
     if args.dask:
         dwall, dsummary, ddf = _run(spec, "dask-local", args.workers, root / "dask")
         a = df.drop(columns=list(VOLATILE)).sort_values("run_id").reset_index(drop=True)

@@ -98,10 +98,10 @@ def test_sweep_from_python(tmp_path):
     assert again["run_id"].tolist() == df["run_id"].tolist()
 
 
-@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep"])
+@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep", "pim_gpt_sweep"])
 def test_examples_run(tmp_path, script, monkeypatch):
     monkeypatch.setattr(sys, "argv", [script, "--small", "--out", str(tmp_path / "out")])
-    if script == "design_sweep":
+    if script in ("design_sweep", "pim_gpt_sweep"):
         sys.argv += ["--workers", "0"]
     ns = runpy.run_path(str(EXAMPLES / f"{script}.py"))
     result = ns["main"]()

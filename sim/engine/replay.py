@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from sim.devices.base import signature
 from sim.engine.simulator import Simulator
 from sim.engine.system import System
 from sim.placement.parallel import ParallelPolicy
@@ -52,7 +53,7 @@ def _stored_weights(m: ModelSpec, par: Parallel) -> float:
 
 #: Largest trace (ops) :func:`cached_trace` keeps in memory (about 0.6 kB per op).
 TRACE_CACHE_OPS = 400_000
-_trace_cache: dict[tuple, list[Op]] = {}
+_trace_cache: dict[tuple, tuple[list[Op], dict[int, int]]] = {}
 
 
 def cached_trace(
@@ -74,7 +75,7 @@ def cached_trace(
     key = (repr(spec), batch, prompt, generate, repr(dtypes), conventions.name, routing, seed, repr(parallel))
     hit = _trace_cache.get(key)
     if hit is not None:
-        return hit
+        return hit[0]
     ops = generate_trace(spec, batch, prompt, generate, dtypes=dtypes, conventions=conventions,
                          routing=routing, seed=seed, parallel=parallel)
     kept: list[Op] = []
@@ -82,9 +83,21 @@ def cached_trace(
         kept.append(op)
         if len(kept) > TRACE_CACHE_OPS:
             return itertools.chain(kept, ops)
+    numbers: dict[tuple, int] = {}
+    sigs = {id(op): numbers.setdefault(signature(op, True), len(numbers)) for op in kept}
     _trace_cache.clear()
-    _trace_cache[key] = kept
+    _trace_cache[key] = (kept, sigs)
     return kept
+
+
+def trace_signatures(ops: Iterable[Op]) -> dict[int, int] | None:
+    """``id(op) -> signature number`` for a trace kept by :func:`cached_trace` (None for any other): ops
+    with the same number have the same :func:`~sim.devices.base.signature` (launches follow from the op
+    kind), so the engine looks up their cost once per device and number."""
+    for kept, sigs in _trace_cache.values():
+        if kept is ops:
+            return sigs
+    return None
 
 
 def run_system(
@@ -134,7 +147,8 @@ def run_system(
                 parallel=par if par.active else None,
             )
         weight_total = _stored_weights(spec, par) * dt.w.bits / 8
-    sim = Simulator(system, conv, keep_ops=keep_ops, timeline=timeline is not None, serial=serial)
+    sim = Simulator(system, conv, keep_ops=keep_ops, timeline=timeline is not None, serial=serial,
+                    signatures=trace_signatures(ops))
     result = sim.run(
         _progress(ops, progress),
         model_name=spec.name if spec else "trace",

@@ -180,6 +180,7 @@ class Simulator:
         timeline: bool = False,
         roofline_steps: tuple[int, ...] = (0, 1),
         serial: bool = True,
+        signatures: dict[int, int] | None = None,
     ) -> None:
         self.system = system
         self.conv = conventions
@@ -219,6 +220,10 @@ class Simulator:
         self.serial = serial
         self._serial_capable = serial and all(d.streams == 1 for d in system.devices.values())
         self.serial_steps = 0  #: steps replayed on the serial fast path
+        #: ``id(op) -> signature number`` of a kept trace (:func:`sim.engine.replay.cached_trace`): ops with
+        #: the same number have the same :func:`~sim.devices.base.signature`, hence the same cost on a device
+        self.signatures = signatures
+        self._known: dict[tuple[str, int | None], tuple[OpCost, tuple[int, float, float]]] = {}
         if self.trace is not None:  # one track per device stream and per link direction, named up front
             for name, inst in system.devices.items():
                 for st in range(inst.streams):
@@ -307,7 +312,8 @@ class Simulator:
     # ------------------------------------------------------------------ set-up of a step
     def _enqueue(self, ops: list[Op]) -> list[_Entry]:
         sysm = self.system
-        conv = self.conv
+        sigs = self.signatures
+        known = self._known
         entries: list[_Entry] = []
         in_step: dict[int, _Entry] = {}
         policy = sysm.policy
@@ -326,31 +332,14 @@ class Simulator:
                     f"placement put op {op.name!r} on {dev!r}, which is not a device of "
                     f"system {sysm.name!r} ({', '.join(sysm.devices)})"
                 )
-            try:
-                cost = inst.model.cost(op, conv, launches=launches_kernel(op, conv))
-            except PlacementError as exc:
-                raise PlacementError(
-                    f"placement policy {policy.name!r} put op {op.name!r} "
-                    f"(step {op.step}) on device {dev!r}: {exc}"
-                ) from None
-            rt = sysm.runtime
-            if rt.over_budget and rt.token_budget and op.kind in _MATRIX and op.batch * op.tokens > rt.token_budget:
-                cost = self._over_budget(dev, cost, op.batch * op.tokens)
-            ekey = (dev, id(cost))
-            en = self._energy.get(ekey)
-            if en is None:
-                cfg = inst.config
-                if cost.energy_J is not None:  # the model's own breakdown (PIM commands, ASIC units)
-                    parts = dict(cost.energy_J)
-                else:
-                    parts = {
-                        "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
-                        **level_energy(cfg, cost.level_bytes, cost.write_bytes),
-                    }
-                dram = cost.level_bytes.get(cfg.main_memory.name, 0.0) if cfg.memory else 0.0
-                ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts,
-                                       cost.counters)
-                en = self._energy[ekey] = (ck, dram, sum(parts.values()))
+            skey = (dev, sigs.get(id(op))) if sigs is not None else None
+            hit = known.get(skey) if skey is not None else None
+            if hit is not None:
+                cost, en = hit
+            else:
+                cost, en = self._cost(op, inst, dev)
+                if skey is not None and skey[1] is not None:
+                    known[skey] = (cost, en)
             stream = self.assigner.assign(op.id, dev, op.deps, where.stream)
             waits = []
             blocking = False
@@ -403,6 +392,37 @@ class Simulator:
             in_step[op.id] = e
             entries.append(e)
         return entries
+
+    def _cost(self, op: Op, inst, dev: str) -> tuple[OpCost, tuple[int, float, float]]:
+        """``op``'s cost on device ``dev`` (its model's memo; the runtime's over-budget slow-down) and its
+        accumulator key, DRAM bytes and dynamic energy (J)."""
+        conv = self.conv
+        try:
+            cost = inst.model.cost(op, conv, launches=launches_kernel(op, conv))
+        except PlacementError as exc:
+            raise PlacementError(
+                f"placement policy {self.system.policy.name!r} put op {op.name!r} "
+                f"(step {op.step}) on device {dev!r}: {exc}"
+            ) from None
+        rt = self.system.runtime
+        if rt.over_budget and rt.token_budget and op.kind in _MATRIX and op.batch * op.tokens > rt.token_budget:
+            cost = self._over_budget(dev, cost, op.batch * op.tokens)
+        ekey = (dev, id(cost))
+        en = self._energy.get(ekey)
+        if en is None:
+            cfg = inst.config
+            if cost.energy_J is not None:  # the model's own breakdown (PIM commands, ASIC units)
+                parts = dict(cost.energy_J)
+            else:
+                parts = {
+                    "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
+                    **level_energy(cfg, cost.level_bytes, cost.write_bytes),
+                }
+            dram = cost.level_bytes.get(cfg.main_memory.name, 0.0) if cfg.memory else 0.0
+            ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts,
+                                   cost.counters)
+            en = self._energy[ekey] = (ck, dram, sum(parts.values()))
+        return cost, en
 
     def _shared(self, src: str, dst: str) -> bool:
         """True when every link from ``src`` to ``dst`` is ``free`` (its transfers are inside the devices'
