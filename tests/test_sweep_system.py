@@ -118,3 +118,29 @@ def test_build_system_takes_a_resolved_system():
     assert load_system("pim-gpt", ["pim.channels=16"]).devices["pim"].config == system.devices["pim"].config
     with pytest.raises(ValueError):
         build_system(resolved, ["pim.channels=8"])
+
+
+def test_points_are_handed_out_in_blocks_each_exactly_once():
+    from types import SimpleNamespace
+
+    from sim.sweep.runner import _Order
+
+    pts = [SimpleNamespace(run_id=f"r{i}", index=i) for i in range(10)]
+    order = _Order(pts)
+    first = [order.take(None, 2), order.take(None, 2)]
+    assert [p.index for p in first] == [0, 5]  # two workers start two blocks
+    assert order.take(first[1], 2).index == 6 and order.take(first[0], 2).index == 1  # each continues its own
+    seen = [0, 5, 6, 1]
+    last = {0: pts[1], 1: pts[6]}
+    w = 0
+    while order:
+        p = order.take(last[w], 2)
+        seen.append(p.index)
+        last[w] = p
+        w = 1 - w
+    assert sorted(seen) == list(range(10))  # every point once, none twice
+    serial = _Order(pts)
+    got = [serial.take(None, 1)]
+    while serial:
+        got.append(serial.take(got[-1], 1))
+    assert [p.index for p in got] == list(range(10))  # one worker: sweep order
