@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
     fastest = df.loc[df["latency_s"].idxmin()]
     frugal = df.loc[df["energy_J"].idxmin()]
     swept = [k for k in GRID if k in df]
-    print("fastest:", {k: fastest[k] for k in swept}, f"-> {fastest['latency_s'] * 1e3:.4g} ms")
-    print("least energy:", {k: frugal[k] for k in swept}, f"-> {frugal['energy_J']:.4g} J")
+    print("fastest:", ", ".join(f"{k}={fastest[k]:g}" for k in swept), f"-> {fastest['latency_s'] * 1e3:.4g} ms")
+    print("least energy:", ", ".join(f"{k}={frugal[k]:g}" for k in swept), f"-> {frugal['energy_J']:.4g} J")
 
     # 3. Charts: latency against the MAC lanes per bank, one line per ASIC clock; the Pareto front.
     where = {k: df[k].iloc[0] for k in ("pim.channels", "pim.banks_per_channel") if k in df}
