@@ -206,6 +206,7 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     points: list[Point] = []
     seen: dict[str, int] = {}
     duplicates: list[tuple[int, int]] = []
+    built: set[str] = set()  # hashes of system configs built once already
     for index, values in enumerate(raw_points):
         ref = values.get("hw", spec.hw)
         if not isinstance(ref, str):
@@ -220,14 +221,15 @@ def plan_sweep(spec: SweepSpec) -> Plan:
             models[workload.model] = load_model(workload.model)
         config, canon, flat = _resolve_config(base, ref, values, index)
         check_simulatable(config)
-        if isinstance(config, ResolvedSystem):
-            _check_buildable(config, values, index)
         columns = {k: (flat.get(canon[k], v) if k in canon else v) for k, v in values.items()}
         for k in values:
             if k.startswith("workload."):
                 columns[k] = getattr(workload, k.partition(".")[2])
         si = config_si(config)
         config_hash = digest(si)
+        if isinstance(config, ResolvedSystem) and config_hash not in built:
+            _check_buildable(config, values, index)
+            built.add(config_hash)
         run_id = digest(
             {"hw": si, "model": model_dict(models[workload.model]), "workload": workload.to_dict()}
         )
