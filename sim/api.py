@@ -11,7 +11,9 @@
     sim.plot.sweep(df, x="memory.hbm.bandwidth", y="latency_s", path="bw.png")
 
 Every name here is re-exported from :mod:`sim` (lazily: ``import sim`` stays fast). :func:`simulate` is a
-thin facade over :func:`sim.sweep.evaluate.evaluate`, the one place that calls the engine.
+thin facade over :func:`sim.sweep.evaluate.evaluate`, the one place that calls the engine: the system
+engine of ``pimsim run`` (a device is a one-device system), so ``sim.simulate("pim-gpt", "gpt2-xl",
+overrides=["pim.channels=16"])`` equals ``pimsim run --hw pim-gpt --set pim.channels=16``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import load_hw as _load_hw
-from sim.engine.analytic import RunResult
+from sim.engine.system import resolve_system
+from sim.results.records import OpRecord
 from sim.results.roofline import Ceilings, OpPlacement, ceilings
+from sim.results.summary import SystemRunResult
 from sim.sweep import load_results, sweep
 from sim.sweep.evaluate import Workload, evaluate, record
 from sim.workload.models import ModelSpec
@@ -44,14 +48,27 @@ def load_model(name_or_path: str | os.PathLike[str]) -> ModelSpec:
     return _load_model(name_or_path)
 
 
+def placement_of(r: OpRecord) -> OpPlacement:
+    """An op record of a run as a point on its device's roofline."""
+    return OpPlacement(
+        name=r.name, kind=r.kind, layer=r.layer, phase=r.phase, flops=r.flops, bytes=r.dram_bytes,
+        load_weight_bytes=0.0, load_act_bytes=0.0, store_act_bytes=0.0, load_kv_bytes=0.0, store_kv_bytes=0.0,
+        intensity=r.intensity, attained_flops_per_s=r.attained_flops_per_s, bound=r.bound, time_s=r.time_s,
+        compute_dtype=r.compute_dtype, level_bytes=r.level_bytes,
+    )
+
+
 @dataclass
 class Result:
-    """What :func:`simulate` returns: the run, the hardware config, the model and the workload."""
+    """What :func:`simulate` returns: the run, the hardware config, the model and the workload.
+
+    ``hw`` is the validated device config, or for a system the :class:`~sim.engine.system.ResolvedSystem`
+    (its config and each device entry's config); ``run`` the system engine's result."""
 
     hw: Any
     model: ModelSpec
     workload: Workload
-    run: RunResult
+    run: SystemRunResult
 
     @property
     def latency_s(self) -> float:
@@ -74,14 +91,36 @@ class Result:
         return self.run.energy_J
 
     @property
+    def device(self) -> str:
+        """The device whose roofline :attr:`placements` are on: the one that ran the most FLOPs of the
+        prefill and first decode step (the device itself for a one-device run)."""
+        flops: dict[str, float] = {}
+        for r in self.run.roofline_ops:
+            flops[r.device] = flops.get(r.device, 0.0) + r.flops
+        return max(flops, key=lambda d: flops[d]) if flops else self.hw.name
+
+    def device_config(self, device: str | None = None) -> Any:
+        """The config of ``device`` (default :attr:`device`) as its device model sees it (a PIM device's
+        peak and memory come from its PIM memory preset)."""
+        from sim.engine.system import build_system
+
+        name = device or self.device
+        system = build_system(self.hw)
+        if name not in system.devices:
+            raise KeyError(f"no device {name!r} in system {system.name!r} ({', '.join(system.devices)})")
+        return system.devices[name].config
+
+    @property
     def placements(self) -> list[OpPlacement]:
-        """Roofline placements of the ops of the prefill and of the first decode step."""
-        return list(self.run.first_steps)
+        """Roofline placements of :attr:`device`'s ops of the prefill and of the first decode step."""
+        dev = self.device
+        return [placement_of(r) for r in self.run.roofline_ops if r.device == dev]
 
     def ceilings(self) -> Ceilings:
-        """The device's roofline (peak of the ops' compute datatype, one ceiling per memory level)."""
-        dtype = self.run.first_steps[0].compute_dtype if self.run.first_steps else self.workload.dtypes().act
-        return ceilings(self.hw, dtype, self.workload.conventions)
+        """:attr:`device`'s roofline (peak of the ops' compute datatype, one ceiling per memory level)."""
+        pl = self.placements
+        dtype = pl[0].compute_dtype if pl else self.workload.dtypes().act
+        return ceilings(self.device_config(), dtype, self.workload.conventions)
 
     def record(self) -> dict[str, float]:
         """The flat figures (the result columns of a sweep table)."""
@@ -100,7 +139,7 @@ class Result:
             return pd.DataFrame(
                 [
                     {
-                        "device": self.run.device,
+                        "device": self.run.system,
                         "model": self.run.model,
                         **{f"workload.{k}": v for k, v in self.workload.to_dict().items()},
                         **self.record(),
@@ -147,7 +186,8 @@ def simulate(
     ``batch`` sequences of ``model`` on ``hw``.
 
     Args:
-        hw: a preset name or YAML path (with ``overrides``), or a config from :func:`load_hw`.
+        hw: a device or system preset name or YAML path (with ``overrides``; ``ENTRY.KEY=VALUE`` sets a
+            system device's key, e.g. ``pim.channels=16``), or a config from :func:`load_hw`.
         model: a preset name, an HF ``config.json`` path, or a :class:`~sim.workload.models.ModelSpec`.
         batch, prompt, generate: sequences, prompt tokens, generated tokens.
         overrides: ``key.path=value`` hardware overrides (only with a preset name or path).
@@ -161,7 +201,9 @@ def simulate(
         sim.errors.PimsimError: unknown presets or keys, bad values.
     """
     if isinstance(hw, (str, os.PathLike)):
-        config = load_hw(hw, overrides)
+        config: Any = resolve_system(str(hw), overrides)
+        if not config.devices:
+            config = config.config  # a device preset: its config
     else:
         if overrides:
             raise TypeError(

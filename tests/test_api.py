@@ -34,21 +34,12 @@ def test_top_level_names():
         sim.no_such_name  # noqa: B018
 
 
-def test_simulate_is_the_analytic_engine():
-    from sim.engine.analytic import run_generation
-    from sim.workload.conventions import get_conventions
-    from sim.workload.dtypes import DTypes
+def test_simulate_is_the_system_engine():
+    from sim.engine.replay import run_system
+    from sim.engine.system import load_system
 
     r = sim.simulate("a100-80gb", "gpt2", batch=2, prompt=16, generate=3)
-    ref = run_generation(
-        sim.load_model("gpt2"),
-        sim.load_hw("a100-80gb"),
-        2,
-        16,
-        3,
-        dtypes=DTypes(),
-        conventions=get_conventions("default"),
-    )
+    ref = run_system(load_system("a100-80gb"), "gpt2", 2, 16, 3)
     assert r.run.to_dict() == ref.to_dict()
     assert (r.latency_s, r.ttft_s, r.tbt_s, r.energy_J) == (
         ref.latency_s,
@@ -107,10 +98,10 @@ def test_sweep_from_python(tmp_path):
     assert again["run_id"].tolist() == df["run_id"].tolist()
 
 
-@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep"])
+@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep", "pim_gpt_sweep"])
 def test_examples_run(tmp_path, script, monkeypatch):
     monkeypatch.setattr(sys, "argv", [script, "--small", "--out", str(tmp_path / "out")])
-    if script == "design_sweep":
+    if script in ("design_sweep", "pim_gpt_sweep"):
         sys.argv += ["--workers", "0"]
     ns = runpy.run_path(str(EXAMPLES / f"{script}.py"))
     result = ns["main"]()

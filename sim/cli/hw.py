@@ -6,14 +6,15 @@ import argparse
 
 from sim.cli.common import add_json_option, add_set_option, print_json, subparser
 from sim.cli.output import print_table
-from sim.config import list_presets, load_hw, load_tree
-from sim.config.display import flatten, to_display, to_si
+from sim.config import list_presets, load_tree
+from sim.config.display import flatten, to_display
 
 EXAMPLES = """  pimsim hw list
   pimsim hw show a100-40gb
   pimsim hw show a100-40gb --json
   pimsim hw show h100-sxm --set memory.2.bandwidth='3 TB/s'
   pimsim hw show ./my-device.yaml
+  pimsim hw show pim-gpt --set pim.channels=16 --json   (a system: each device under its entry name)
 """
 
 
@@ -49,11 +50,15 @@ def run(args: argparse.Namespace) -> int:
         print_table("hardware presets", ["category", "name", "description"], rows)
         return 0
     if args.hw_command == "show":
-        model = load_hw(args.name, args.overrides)
+        from sim.engine.system import resolve_system
+
+        resolved = resolve_system(args.name, args.overrides)  # a system's devices under their entry names
         if args.json:
-            print_json(to_si(model))
+            print_json(resolved.to_si())
         else:
-            rows = [[k, "" if v is None else str(v)] for k, v in flatten(to_display(model))]
+            rows = [[k, "" if v is None else str(v)] for k, v in flatten(to_display(resolved.config))]
+            for entry, dev in resolved.devices.items():
+                rows += [[f"{entry}.{k}", "" if v is None else str(v)] for k, v in flatten(to_display(dev))]
             print_table(f"{args.name} (resolved)", ["key", "value"], rows)
         return 0
     args._parser.print_help()

@@ -179,6 +179,8 @@ class Simulator:
         keep_ops: bool = False,
         timeline: bool = False,
         roofline_steps: tuple[int, ...] = (0, 1),
+        serial: bool = True,
+        signatures: dict[int, int] | None = None,
     ) -> None:
         self.system = system
         self.conv = conventions
@@ -214,6 +216,14 @@ class Simulator:
         self._busy: dict[object, float] = defaultdict(float)
         self._rate: dict[str, float] = defaultdict(float)
         self._queue: dict[tuple[str, int], int] = defaultdict(int)
+        #: steps may skip the event queue (one stream per device: :meth:`_simulate_serial`)
+        self.serial = serial
+        self._serial_capable = serial and all(d.streams == 1 for d in system.devices.values())
+        self.serial_steps = 0  #: steps replayed on the serial fast path
+        #: ``id(op) -> signature number`` of a kept trace (:func:`sim.engine.replay.cached_trace`): ops with
+        #: the same number have the same :func:`~sim.devices.base.signature`, hence the same cost on a device
+        self.signatures = signatures
+        self._known: dict[tuple[str, int | None], tuple[OpCost, tuple[int, float, float]]] = {}
         if self.trace is not None:  # one track per device stream and per link direction, named up front
             for name, inst in system.devices.items():
                 for st in range(inst.streams):
@@ -261,7 +271,10 @@ class Simulator:
             if overhead > 0:
                 self.env.run(until=self.env.now + overhead)
                 self.acc.runtime_overhead_s += overhead
-            self._simulate(entries)
+            if self._serial_ok(entries):
+                self._simulate_serial(entries)
+            else:
+                self._simulate(entries)
             self._close_intervals()
         busy_dev = {n: self._busy[("dev", n)] for n in self.system.devices}
         busy_link: dict[str, dict[str, float]] = {}
@@ -299,7 +312,8 @@ class Simulator:
     # ------------------------------------------------------------------ set-up of a step
     def _enqueue(self, ops: list[Op]) -> list[_Entry]:
         sysm = self.system
-        conv = self.conv
+        sigs = self.signatures
+        known = self._known
         entries: list[_Entry] = []
         in_step: dict[int, _Entry] = {}
         policy = sysm.policy
@@ -318,31 +332,14 @@ class Simulator:
                     f"placement put op {op.name!r} on {dev!r}, which is not a device of "
                     f"system {sysm.name!r} ({', '.join(sysm.devices)})"
                 )
-            try:
-                cost = inst.model.cost(op, conv, launches=launches_kernel(op, conv))
-            except PlacementError as exc:
-                raise PlacementError(
-                    f"placement policy {policy.name!r} put op {op.name!r} "
-                    f"(step {op.step}) on device {dev!r}: {exc}"
-                ) from None
-            rt = sysm.runtime
-            if rt.over_budget and rt.token_budget and op.kind in _MATRIX and op.batch * op.tokens > rt.token_budget:
-                cost = self._over_budget(dev, cost, op.batch * op.tokens)
-            ekey = (dev, id(cost))
-            en = self._energy.get(ekey)
-            if en is None:
-                cfg = inst.config
-                if cost.energy_J is not None:  # the model's own breakdown (PIM commands, ASIC units)
-                    parts = dict(cost.energy_J)
-                else:
-                    parts = {
-                        "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
-                        **level_energy(cfg, cost.level_bytes, cost.write_bytes),
-                    }
-                dram = cost.level_bytes.get(cfg.main_memory.name, 0.0) if cfg.memory else 0.0
-                ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts,
-                                       cost.counters)
-                en = self._energy[ekey] = (ck, dram, sum(parts.values()))
+            skey = (dev, sigs.get(id(op))) if sigs is not None else None
+            hit = known.get(skey) if skey is not None else None
+            if hit is not None:
+                cost, en = hit
+            else:
+                cost, en = self._cost(op, inst, dev)
+                if skey is not None and skey[1] is not None:
+                    known[skey] = (cost, en)
             stream = self.assigner.assign(op.id, dev, op.deps, where.stream)
             waits = []
             blocking = False
@@ -395,6 +392,37 @@ class Simulator:
             in_step[op.id] = e
             entries.append(e)
         return entries
+
+    def _cost(self, op: Op, inst, dev: str) -> tuple[OpCost, tuple[int, float, float]]:
+        """``op``'s cost on device ``dev`` (its model's memo; the runtime's over-budget slow-down) and its
+        accumulator key, DRAM bytes and dynamic energy (J)."""
+        conv = self.conv
+        try:
+            cost = inst.model.cost(op, conv, launches=launches_kernel(op, conv))
+        except PlacementError as exc:
+            raise PlacementError(
+                f"placement policy {self.system.policy.name!r} put op {op.name!r} "
+                f"(step {op.step}) on device {dev!r}: {exc}"
+            ) from None
+        rt = self.system.runtime
+        if rt.over_budget and rt.token_budget and op.kind in _MATRIX and op.batch * op.tokens > rt.token_budget:
+            cost = self._over_budget(dev, cost, op.batch * op.tokens)
+        ekey = (dev, id(cost))
+        en = self._energy.get(ekey)
+        if en is None:
+            cfg = inst.config
+            if cost.energy_J is not None:  # the model's own breakdown (PIM commands, ASIC units)
+                parts = dict(cost.energy_J)
+            else:
+                parts = {
+                    "compute": compute_energy(cfg, cost.compute_dtype, float(op.flops)),
+                    **level_energy(cfg, cost.level_bytes, cost.write_bytes),
+                }
+            dram = cost.level_bytes.get(cfg.main_memory.name, 0.0) if cfg.memory else 0.0
+            ck = self.acc.cost_key(cost, op.kind, cost.time_s, cost.bound, float(op.flops), dram, parts,
+                                   cost.counters)
+            en = self._energy[ekey] = (ck, dram, sum(parts.values()))
+        return cost, en
 
     def _shared(self, src: str, dst: str) -> bool:
         """True when every link from ``src`` to ``dst`` is ``free`` (its transfers are inside the devices'
@@ -619,6 +647,118 @@ class Simulator:
                 "some ops never ran: their inputs never became ready (dependency cycle across streams)"
             )
 
+    def _serial_ok(self, entries: list[_Entry]) -> bool:
+        """True when the step can be replayed without events (:meth:`_simulate_serial`): no timeline, one
+        stream per device, nothing scheduled, and no collective, transfer or weight fetch in the step (every
+        input is on its consumer's device or crosses only ``free`` links)."""
+        if not self._serial_capable or self.trace is not None or self.env.peek() != float("inf"):
+            return False
+        for e in entries:
+            if e.coll is not None:
+                return False
+            for k in e.waits:
+                if type(k) is not int:
+                    return False
+        return True
+
+    def _simulate_serial(self, entries: list[_Entry]) -> None:
+        """Replay a step with no event queue, with exactly the event engine's arithmetic.
+
+        Valid under :meth:`_serial_ok`: every stream is alone on its device and every wait is for an op's
+        result, so a stream's run of ops (a chunk, cut exactly where :meth:`_stream` cuts it) starts at the
+        latest of the stream's own clock and the ready times of what its first op waits for, and ends at
+        ``start + (sum of its op times)`` as simpy's timeout computes it. Chunks are taken in the step's
+        topological order, so what a chunk waits for is known when it is reached. ``tests/test_engine_serial.py``
+        checks this against :meth:`_simulate` on small models.
+        """
+        env = self.env
+        step_start = env.now
+        ready = self.ready
+        busy = self._busy
+        self.serial_steps += 1
+        queues: dict[tuple[str, int], list[_Entry]] = defaultdict(list)
+        for e in entries:
+            queues[(e.device, e.stream)].append(e)
+        clock = dict.fromkeys(queues, step_start)
+        pos = dict.fromkeys(queues, 0)
+        end_all = step_start
+        for e in entries:
+            qk = (e.device, e.stream)
+            queue = queues[qk]
+            i = pos[qk]
+            if i >= len(queue) or queue[i] is not e:
+                continue  # inside a chunk already replayed
+            t0 = clock[qk]
+            if e.blocking:
+                for key in e.waits:
+                    r = ready[key]
+                    if r > t0:
+                        t0 = r
+            t = t0
+            n = len(queue)
+            j = i
+            while j < n:
+                f = queue[j]
+                if j > i and f.blocking:
+                    break
+                t += f.cost.time_s
+                j += 1
+                if f.exported:
+                    break
+            end = t0 + (t - t0)  # what simpy's clock reads after ``timeout(t - t0)`` at ``t0``
+            busy[("dev", e.device)] += end - t0
+            self._finish_chunk(queue, i, j, e.device, e.stream, t0, end)
+            ready[queue[j - 1].op.id] = end
+            clock[qk] = end
+            pos[qk] = j
+            if end > end_all:
+                end_all = end
+        env._now = end_all  # the clock where the event engine's step ends (its last event)
+
+    def _finish_chunk(self, queue: list[_Entry], i: int, j: int, dev: str, s: int, t0: float, end: float) -> None:
+        """Account ops ``queue[i:j]``, run back to back on stream ``s`` of ``dev`` from ``t0`` to ``end``:
+        counts, records, the ready time of each op (exact partial sums) and the step's span."""
+        acc = self.acc
+        ready = self.ready
+        trace = self.trace
+        keep = self.keep_ops or bool(self.roofline_steps)
+        start = t0
+        for k in range(i, j):
+            e = queue[k]
+            op, cost = e.op, e.cost
+            acc.add(dev, op.phase, op.layer, e.ck)
+            if keep and (self.keep_ops or op.step in self.roofline_steps) or trace is not None:
+                rec = OpRecord(
+                    op.id,
+                    op.name,
+                    op.kind,
+                    op.layer,
+                    op.phase,
+                    op.step,
+                    dev,
+                    s,
+                    start,
+                    cost.time_s,
+                    e.energy_total,
+                    cost.bound,
+                    float(op.flops),
+                    e.dram,
+                    cost.compute_dtype,
+                    cost.ceiling_flops_per_s,
+                    cost.peak_flops_per_s,
+                    cost.level_bytes,
+                )
+                if self.keep_ops:
+                    acc.add_record(rec)
+                if op.step in self.roofline_steps:
+                    self.roofline_ops.append(rec)
+                if trace is not None:
+                    self._trace_op(rec)
+            start += cost.time_s
+            ready[op.id] = start
+        last = queue[j - 1].op
+        acc.add_span(last.phase, last.step, t0, end)
+
     def _wait(self, key: object) -> simpy.Event:
         ev = self.waiters.get(key)
         if ev is None:
@@ -647,9 +787,6 @@ class Simulator:
         another stream or device waits for); the per-op start times are accumulated exactly."""
         env = self.env
         ready = self.ready
-        acc = self.acc
-        trace = self.trace
-        keep = self.keep_ops or bool(self.roofline_steps)
         dkey = ("dev", dev)
         n = len(queue)
         i = 0
@@ -683,42 +820,8 @@ class Simulator:
             yield env.timeout(t - t0)
             self._busy_end(dkey)
             comp_iv.append((t0, env.now))
-            start = t0
-            for k in range(i, j):
-                e = queue[k]
-                op, cost = e.op, e.cost
-                acc.add(dev, op.phase, op.layer, e.ck)
-                if keep and (self.keep_ops or op.step in self.roofline_steps) or trace is not None:
-                    rec = OpRecord(
-                        op.id,
-                        op.name,
-                        op.kind,
-                        op.layer,
-                        op.phase,
-                        op.step,
-                        dev,
-                        s,
-                        start,
-                        cost.time_s,
-                        e.energy_total,
-                        cost.bound,
-                        float(op.flops),
-                        e.dram,
-                        cost.compute_dtype,
-                        cost.ceiling_flops_per_s,
-                        cost.peak_flops_per_s,
-                        cost.level_bytes,
-                    )
-                    if self.keep_ops:
-                        acc.add_record(rec)
-                    if op.step in self.roofline_steps:
-                        self.roofline_ops.append(rec)
-                    if trace is not None:
-                        self._trace_op(rec)
-                start += cost.time_s
-                ready[op.id] = start
+            self._finish_chunk(queue, i, j, dev, s, t0, env.now)
             last = queue[j - 1].op
-            acc.add_span(last.phase, last.step, t0, env.now)
             self._mark(last.id)
             for dst in self.pending.pop(last.id, ()):
                 env.process(self._transfer(last, dev, dst, last.phase))

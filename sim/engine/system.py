@@ -97,9 +97,11 @@ class System:
         return hops
 
 
-def _split_overrides(
+def split_overrides(
     cfg_devices: Sequence[str], overrides: Sequence[str]
 ) -> tuple[list[str], dict[str, list[str]]]:
+    """``KEY=VALUE`` overrides split into the system file's own and, per device entry, those whose first
+    key is the entry's name (with that name removed)."""
     own: list[str] = []
     per: dict[str, list[str]] = {}
     for o in overrides:
@@ -111,20 +113,91 @@ def _split_overrides(
     return own, per
 
 
+@dataclass(frozen=True)
+class ResolvedSystem:
+    """A validated system config with every device entry's preset loaded and validated (its ``set:`` and
+    the ``ENTRY.KEY=VALUE`` overrides applied): all that defines the hardware of a run, as plain values.
+
+    For a device preset ``devices`` is empty (the device is a one-device system). :meth:`to_si` is the
+    key space of sweeps and ``pimsim hw show SYSTEM --json``: the system file's keys, and each device's
+    keys under its entry name (``pim.channels``, ``asic.clock``)."""
+
+    config: SystemConfig | DeviceConfig
+    devices: dict[str, DeviceConfig] = field(default_factory=dict)
+    base_dir: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The system's (or device's) name."""
+        return self.config.name
+
+    def to_si(self) -> dict:
+        """The resolved config as plain data in SI units; device entries keyed by their name."""
+        from sim.config.display import to_si
+
+        out = to_si(self.config)
+        for entry, dev in self.devices.items():
+            out[entry] = to_si(dev)
+        return out
+
+
+def resolve_system(ref: str, overrides: Sequence[str] = ()) -> ResolvedSystem:
+    """Load a system or device preset (name or YAML path) with ``overrides`` and resolve its devices.
+
+    Overrides whose first key is a device entry name go to that device (``pim.channels=16``); the others
+    to the system file. ConfigError for a bad key or value, or an entry that names no device preset."""
+    from sim.config import load_tree
+
+    tree = load_tree(ref)
+    if tree.data.get("kind") != "system":
+        return ResolvedSystem(load_hw(ref, overrides))
+    devices = list((tree.data.get("devices") or {}).keys())
+    own, per = split_overrides(devices, overrides)
+    cfg = load_hw(ref, own)
+    base = tree.source.parent if tree.source is not None else None
+    return ResolvedSystem(cfg, resolve_devices(cfg, per, base), base)
+
+
+def resolve_devices(config: SystemConfig, per: dict[str, list[str]], base_dir: Path | None
+                    ) -> dict[str, DeviceConfig]:
+    """Each device entry's validated config: its preset with its ``set:`` and ``per[entry]`` overrides."""
+    out: dict[str, DeviceConfig] = {}
+    for entry, spec in config.devices.items():
+        dev = load_hw(str(resolve_ref(spec.preset, base_dir)), [*spec.set, *per.get(entry, [])])
+        if not isinstance(dev, DeviceConfig):
+            raise ConfigError(
+                f"system device {entry!r} names a {dev.kind} preset",
+                key=f"devices.{entry}.preset",
+                value=spec.preset,
+                expected="a device preset",
+            )
+        out[entry] = dev
+    return out
+
+
 def build_system(
-    config: SystemConfig | DeviceConfig,
+    config: SystemConfig | DeviceConfig | ResolvedSystem,
     overrides: Sequence[str] = (),
     *,
     placement: str | None = None,
     placement_options: dict | None = None,
     base_dir: Path | None = None,
 ) -> System:
-    """A :class:`System` from a validated system or device config.
+    """A :class:`System` from a validated system or device config, or a :class:`ResolvedSystem`.
 
+    A :class:`ResolvedSystem` brings its device configs already resolved (``overrides`` then must be
+    empty: they are in it); from a plain system config each entry's preset is loaded here.
     ``placement``/``placement_options`` replace the system file's ``placement:`` block; device and link
     presets given as relative paths are looked up beside the system file (``base_dir``) first.
     ParallelError if the ``parallel:`` split needs more device instances than the system has.
     """
+    resolved: dict[str, DeviceConfig] | None = None
+    if isinstance(config, ResolvedSystem):
+        if overrides:
+            raise ValueError("build_system: a ResolvedSystem has its overrides applied already")
+        resolved = config.devices
+        base_dir = config.base_dir if base_dir is None else base_dir
+        config = config.config
     if isinstance(config, DeviceConfig):
         inst = DeviceInstance(config.name, build_device(config, config.name))
         devices = {config.name: inst}
@@ -139,18 +212,13 @@ def build_system(
             key="--hw",
             expected="a device or system preset",
         )
-    _, per = _split_overrides(list(config.devices), overrides)
+    if resolved is None:
+        _, per = split_overrides(list(config.devices), overrides)
+        resolved = resolve_devices(config, per, base_dir)
     devices: dict[str, DeviceInstance] = {}
     groups: dict[str, list[str]] = {}
     for entry, spec in config.devices.items():
-        dev = load_hw(str(resolve_ref(spec.preset, base_dir)), [*spec.set, *per.get(entry, [])])
-        if not isinstance(dev, DeviceConfig):
-            raise ConfigError(
-                f"system device {entry!r} names a {dev.kind} preset",
-                key=f"devices.{entry}.preset",
-                value=spec.preset,
-                expected="a device preset",
-            )
+        dev = resolved[entry]
         names = [entry] if spec.count == 1 else [f"{entry}[{i}]" for i in range(spec.count)]
         groups[entry] = names
         for n in names:
@@ -240,20 +308,7 @@ def load_system(
     placement_options: dict | None = None,
 ) -> System:
     """Load a system or device preset (name or YAML path) as a :class:`System`."""
-    from sim.config import load_tree
-
-    tree = load_tree(ref)
-    kind = tree.data.get("kind")
-    if kind == "system":
-        devices = list((tree.data.get("devices") or {}).keys())
-        own, _ = _split_overrides(devices, overrides)
-        cfg = load_hw(ref, own)
-    else:
-        cfg = load_hw(ref, overrides)
-    base = tree.source.parent if tree.source is not None else None
-    return build_system(
-        cfg, overrides, placement=placement, placement_options=placement_options, base_dir=base
-    )
+    return build_system(resolve_system(ref, overrides), placement=placement, placement_options=placement_options)
 
 
 def with_fidelity(system: System, fidelity: str) -> System:

@@ -1,8 +1,9 @@
 """One design point: a workload run on a validated hardware config, and its result as a flat record.
 
 This module is the single seam between exploration (sweeps, :func:`sim.simulate`) and the engine:
-today :func:`evaluate` runs :func:`sim.engine.analytic.run_generation` on one device; when the system
-replay engine lands, only this function changes.
+:func:`evaluate` builds the system (:func:`sim.engine.system.build_system`) and replays the generation on
+it with :func:`sim.engine.replay.run_system`, exactly as ``pimsim run --hw SYSTEM`` does, so a sweep point
+equals a ``pimsim run`` of the same resolved config (``tests/test_sweep_system.py`` checks this).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sim.config.hardware import DeviceConfig
-from sim.engine.analytic import RunResult
+from sim.config.hardware import DeviceConfig, SystemConfig
+from sim.engine.system import ResolvedSystem
 from sim.errors import ConfigError
+from sim.results.summary import SystemRunResult
 from sim.workload.models import ModelSpec
 
 #: Figures of merit every record has (the result columns of a sweep table), with their units.
@@ -80,38 +82,48 @@ class Workload:
 
 
 def check_simulatable(config: Any) -> None:
-    """Raise a ConfigError unless the engine can run ``config`` (today: a compute device)."""
-    if not isinstance(config, DeviceConfig):
+    """Raise a ConfigError unless the engine can run ``config``: a device, a system or a resolved system
+    (a memory, link or PIM preset alone cannot run a model)."""
+    if not isinstance(config, DeviceConfig | SystemConfig | ResolvedSystem):
         kind = getattr(config, "kind", type(config).__name__)
         raise ConfigError(
-            f"cannot simulate a {kind} config yet: the analytic engine runs one compute device "
-            f"(systems come with the system replay engine)",
+            f"cannot simulate a {kind} config: a run needs a compute device or a system",
             key="hw",
             value=getattr(config, "name", None),
-            expected="a device preset such as a100-80gb",
+            expected="a device or system preset such as a100-80gb or pim-gpt",
         )
 
 
 def evaluate(
-    device: Any,
+    hw: Any,
     model: ModelSpec,
     workload: Workload,
     *,
     memo: dict | None = None,
     progress: Callable[[int], None] | None = None,
-) -> RunResult:
-    """Run ``workload`` (prefill + decode) of ``model`` on the validated hardware config ``device``.
+) -> SystemRunResult:
+    """Run ``workload`` (prefill + decode) of ``model`` on the validated hardware ``hw`` (a device config,
+    a system config or a :class:`~sim.engine.system.ResolvedSystem`) with the system engine.
 
-    ``memo`` caches operator results by signature; pass the same dict for runs on the same hardware and
-    conventions to reuse them. ``progress(step)`` is called after each step.
+    The generated trace is kept for the next call with the same workload (points of a sweep differ in
+    hardware only), and the PIM kernels' results are memoised per PIM config and op signature. ``memo``
+    (one dict per hardware config and conventions, kept by the caller) holds the built system, whose
+    device models memoise their op costs by signature, for the next run on the same hardware (points
+    that differ in the workload only). ``progress(step)`` is called after each step.
     """
-    from sim.engine.analytic import run_generation
+    from sim.engine.replay import run_system
+    from sim.engine.system import build_system
     from sim.workload.conventions import get_conventions
 
-    check_simulatable(device)
-    return run_generation(
+    check_simulatable(hw)
+    system = memo.get("system") if memo is not None else None
+    if system is None:
+        system = build_system(hw)
+        if memo is not None:
+            memo["system"] = system
+    return run_system(
+        system,
         model,
-        device,
         workload.batch,
         workload.prompt,
         workload.generate,
@@ -120,11 +132,11 @@ def evaluate(
         routing=workload.routing,
         seed=workload.seed,
         progress=progress,
-        memo=memo,
+        cache_trace=True,
     )
 
 
-def record(run: RunResult) -> dict[str, float]:
+def record(run: SystemRunResult) -> dict[str, float]:
     """The figures of a run as one flat record (SI units; the result columns of a sweep table).
 
     Keys: the :data:`FIGURES`, ``energy_J.COMPONENT`` (compute, each memory level, static) and

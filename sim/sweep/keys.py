@@ -145,3 +145,17 @@ def unit_of(dimension: str | None) -> str:
     if not dimension:
         return ""
     return format_quantity(1.0, dimension).split(" ", 1)[1]
+
+
+def hw_key_dimension(config: Any, key: str) -> str | None:
+    """The unit dimension of a hardware key of ``config``: a validated config, or a resolved system
+    (anything with ``config`` and ``devices``), whose device keys start with their entry name."""
+    devices = getattr(config, "devices", None)
+    inner = getattr(config, "config", None)
+    if isinstance(devices, dict) and isinstance(inner, BaseModel):
+        entry, _, rest = key.partition(".")
+        dev = devices.get(entry)
+        if isinstance(dev, BaseModel) and rest:
+            return key_dimension(type(dev), rest)
+        return key_dimension(type(inner), key)
+    return key_dimension(type(config), key)

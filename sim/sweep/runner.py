@@ -20,7 +20,7 @@ from typing import Any
 from sim import __version__
 from sim.errors import PimsimError
 from sim.sweep.executors import Executor, SerialExecutor, is_worker_death
-from sim.sweep.keys import key_dimension, unit_of
+from sim.sweep.keys import hw_key_dimension, unit_of
 from sim.sweep.plan import Plan, Point
 from sim.sweep.store import FAILED, OK, ResultStore
 from sim.sweep.worker import Task, compute, run_task
@@ -72,7 +72,7 @@ def units_of(plan: Plan) -> dict[str, str]:
     for key in plan.keys:
         if key == "hw" or key.startswith("workload.") or not plan.points:
             continue
-        unit = unit_of(key_dimension(type(plan.points[0].config), key))
+        unit = unit_of(hw_key_dimension(plan.points[0].config, key))
         if unit:
             out[key] = unit
     return out
@@ -150,7 +150,8 @@ def execute(
         emit("point", row)
 
     emit("start")
-    queue: deque[Point] = deque(todo)
+    queue = _Order(todo)
+    hints: list[Point] = []  # points that just finished: their workers are free
     isolate: deque[Point] = deque()
     in_flight: dict[Any, Point] = {}
     solo: Point | None = None
@@ -163,7 +164,7 @@ def execute(
                     in_flight[executor.submit(run_task, fn, _task(solo))] = solo
             else:
                 while queue and len(in_flight) < executor.slots:
-                    p = queue.popleft()
+                    p = queue.take(hints.pop(0) if hints else None, executor.slots)
                     in_flight[executor.submit(run_task, fn, _task(p))] = p
             if not in_flight:
                 break
@@ -172,8 +173,9 @@ def execute(
                 emit("tick")
                 continue
             died: list[Point] = []
-            for fut in finished:
+            for fut in sorted(finished, key=lambda f: in_flight[f].index):
                 point = in_flight.pop(fut)
+                hints.append(point)
                 res = _outcome(fut)
                 if res is None and isolating and point is not solo:
                     died.append(point)
@@ -204,6 +206,71 @@ def execute(
     statuses = store.statuses()
     summary.failed_total = sum(1 for p in plan.points if statuses.get(p.run_id) == FAILED)
     return summary
+
+
+class _Order:
+    """The order in which points are handed to workers, so that a worker runs neighbouring points.
+
+    Neighbours in sweep order share their leading swept values (a Cartesian grid varies its last key
+    fastest), hence most device configs, and a worker that keeps them reuses what it memoised (PIM kernel
+    results per PIM config, the built system). The first ``slots`` points handed out start ``slots``
+    equal blocks of the sweep; after a point finishes, its worker (free now) gets the next point of its
+    block; a block run dry takes the second half of the largest run of points not handed out yet.
+    Only the order changes: every point runs once, and the table is the same.
+    """
+
+    def __init__(self, points: list[Point]) -> None:
+        self.points = points
+        self.free = [True] * len(points)
+        self.left = len(points)
+        self.started = 0
+        self.index = {q.run_id: k for k, q in enumerate(points)}
+
+    def __bool__(self) -> bool:
+        return self.left > 0
+
+    def take(self, after: Point | None, slots: int) -> Point:
+        """The next point to hand out: the one after ``after`` (a point that just finished) in its block,
+        else the start of a new block."""
+        n = len(self.points)
+        i = -1
+        if after is not None:
+            pos = self.index.get(after.run_id)
+            if pos is not None and pos + 1 < n and self.free[pos + 1]:
+                i = pos + 1
+        if i < 0 and after is None and self.started < slots:
+            i = self._first_free_from(self.started * n // slots)
+            self.started += 1
+        if i < 0:
+            i = self._split()
+        self.free[i] = False
+        self.left -= 1
+        return self.points[i]
+
+    def _first_free_from(self, start: int) -> int:
+        n = len(self.points)
+        for k in range(n):
+            j = (start + k) % n
+            if self.free[j]:
+                return j
+        raise IndexError("no point left")
+
+    def _split(self) -> int:
+        """The start of the second half of the largest run of free points."""
+        best, best_len, k, n = -1, 0, 0, len(self.points)
+        while k < n:
+            if self.free[k]:
+                j = k
+                while j < n and self.free[j]:
+                    j += 1
+                if j - k > best_len:
+                    best, best_len = k, j - k
+                k = j
+            else:
+                k += 1
+        if best < 0:
+            raise IndexError("no point left")
+        return best + best_len // 2
 
 
 def _task(p: Point) -> Task:

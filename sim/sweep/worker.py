@@ -1,9 +1,10 @@
 """What runs inside a worker: one point in, one result record out, never an exception.
 
-Each worker process keeps, across the points it runs, an operator-result memo per hardware config
-(keyed by the config's hash and the accounting conventions, least recently used dropped first), so
-ops whose signature matches are placed once per worker, not once per point. Numba kernels are
-compiled at most once per worker process (and cached on disk by numba).
+Each worker process keeps, across the points it runs, what does not change from point to point: the
+generated trace of the workload (:func:`sim.engine.replay.cached_trace`) and the PIM kernels' op results,
+memoised per PIM config and op signature (:mod:`sim.pim.api`), so points that differ only in another
+device (the ASIC's clock) reuse them. Numba kernels are compiled at most once per worker process (and
+cached on disk by numba).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def init_worker(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="pimsim-parent-watch", daemon=True).start()
-    import sim.engine.analytic  # noqa: F401  (import once per worker, before the first point)
+    import sim.engine.replay  # noqa: F401  (import once per worker, before the first point)
 
 
 def ready() -> bool:
