@@ -70,8 +70,10 @@ NUS = 5
 #: 1 all-bank, 2 staggered, 3 per-bank) and interval (cycles), dual issue, log and idle-skip switches
 P_QR, P_QW, P_HI, P_LO, P_SCHED, P_POLICY, P_TIMEOUT, P_RDLAT, P_REFMODE, P_REFINT, P_DUAL, P_LOG, P_SKIP = range(13)
 #: per-bank work arrays ``bw[f * U * NBT + u * NBT + nb]``: owner request (-1: none), whether the owner
-#: is a write, its acceptance cycle, owned-bank list, position in it, queued requests, last column cycle
-B_OWNER, B_OWNER_W, B_OWNER_ST, B_OLIST, B_OPOS, B_QCOUNT, B_LASTCOL = range(7)
+#: is a write, its acceptance cycle, owned-bank list, position in it, queued requests, last column cycle,
+#: a lower bound of the cycle the owner's column command becomes legal (exact when computed; the owner's
+#: command is fixed while it owns the row and next-allowed cycles only grow, so it stays a bound)
+B_OWNER, B_OWNER_W, B_OWNER_ST, B_OLIST, B_OPOS, B_QCOUNT, B_LASTCOL, B_OWNER_LB = range(8)
 #: per-rank refresh arrays ``rw[f * U * R + u * R + r]``: next due cycle, all-bank refresh pending,
 #: per-bank refresh pending (bank, -1: none), next bank to refresh
 R_DUE, R_PEND, R_PB, R_PBNEXT = range(4)
@@ -81,7 +83,7 @@ def workspace(n_keys: int, U: int, R: int, NBT: int, qr: int, qw: int) -> tuple[
     """Kernel work arrays ``(sid, snb, slb, sver, us, bw, rw, wkey)`` (allocated here: the kernel
     allocates nothing). The four slot arrays hold ``qr + qw`` slots per unit."""
     qs = U * (qr + qw)
-    bw = np.zeros((7, U * NBT), dtype=np.int64)
+    bw = np.zeros((8, U * NBT), dtype=np.int64)
     bw[B_OWNER] = -1
     rw = np.zeros((4, U * R), dtype=np.int64)
     rw[R_DUE] = INF
@@ -253,9 +255,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             if refblk and (rw[R_PEND * UR + u * R + r] != 0
                                            or rw[R_PB * UR + u * R + r] == nb - r * NBK):
                                 continue
+                            lb = bw[B_OWNER_LB * UNB + ubk + nb]
+                            if lb > clk:
+                                m = min(m, lb)    # still a bound: a wake-up at most this early
+                                continue
                             ow = bw[B_OWNER_W * UNB + ubk + nb]
                             t = ready_at(rd, ub, nb, WR if ow else RD, BSH, RSH, OG, ORK)
                             if t > clk:
+                                bw[B_OWNER_LB * UNB + ubk + nb] = t
                                 m = min(m, t)
                             elif bw[B_OWNER_ST * UNB + ubk + nb] < best_st:
                                 best_st = bw[B_OWNER_ST * UNB + ubk + nb]
@@ -418,6 +425,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         bw[B_OWNER * UNB + ubk + nbi] = q
                         bw[B_OWNER_W * UNB + ubk + nbi] = src_w
                         bw[B_OWNER_ST * UNB + ubk + nbi] = stamp[q]
+                        bw[B_OWNER_LB * UNB + ubk + nbi] = -INF
                         on = us[v + US_ON]
                         bw[B_OLIST * UNB + ubk + on] = nbi
                         bw[B_OPOS * UNB + ubk + nbi] = on
