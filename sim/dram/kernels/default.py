@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, uintp
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, REFPB, WR, WRA
 from sim.dram.kernels.common import (
@@ -287,46 +288,60 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         row_ok = want != 2
                         cand = -1
                         cand_c = -1
-                        for j in range(alo, alo + lim):
-                            x = uintp(j)
-                            nb = snb[x]
-                            if refblk:
-                                r = nb >> RSH
-                                if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
+                        # branch-free pass over up to 64 slots: a bit for every slot whose bound is due or
+                        # whose bank changed (only those can be ready); then those bits in age order
+                        stop = False
+                        for j0 in range(alo, alo + lim, 64):
+                            if stop:
+                                break
+                            j1 = min(j0 + 64, alo + lim)
+                            bits = np.int64(0)
+                            for j in range(j0, j1):
+                                x = uintp(j)
+                                stale = (slb[x] <= clk) | (sver[x] != bk[uintp((ubk + snb[x]) * BKW + BK_VER)])
+                                bits |= np.int64(stale) << np.int64(j - j0)
+                            while bits != 0:
+                                j = j0 + trailing_zeros(bits)
+                                bits &= bits - 1
+                                x = uintp(j)
+                                nb = snb[x]
+                                if refblk:
+                                    r = nb >> RSH
+                                    if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
+                                        continue
+                                ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
+                                q = sid[x]
+                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                                hit = o == row[q]
+                                c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
+                                t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                                slb[x] = t
+                                sver[x] = ver
+                                if t > clk:
                                     continue
-                            ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
-                            if slb[x] > clk and sver[x] == ver:
-                                continue          # its bank did not change: still not ready
-                            q = sid[x]
-                            o = bk[(ubk + nb) * BKW + OPEN_ROW]
-                            hit = o == row[q]
-                            c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
-                            t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
-                            slb[x] = t
-                            sver[x] = ver
-                            if t > clk:
-                                continue
-                            if hit:
-                                if col_ok:
-                                    pos = j
-                                    cmd = c
-                                    break
-                            elif row_ok and cand < 0:
-                                ok = sched == 1 or o < 0
-                                if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
-                                    # a PRE must not close a row with queued hits (unless it served HIT_CAP)
-                                    ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
-                                    if not ok:
-                                        ok = True
-                                        for j2 in range(alo, alo + lim):
-                                            if snb[j2] == nb and row[sid[j2]] == o:
-                                                ok = False
-                                                break
-                                if ok:
-                                    cand = j
-                                    cand_c = c
-                                    if not col_ok:
+                                if hit:
+                                    if col_ok:
+                                        pos = j
+                                        cmd = c
+                                        stop = True
                                         break
+                                elif row_ok and cand < 0:
+                                    ok = sched == 1 or o < 0
+                                    if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
+                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP)
+                                        ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                        if not ok:
+                                            ok = True
+                                            for j2 in range(alo, alo + lim):
+                                                if snb[j2] == nb and row[sid[j2]] == o:
+                                                    ok = False
+                                                    break
+                                    if ok:
+                                        cand = j
+                                        cand_c = c
+                                        if not col_ok:
+                                            stop = True
+                                            break
                         if pos < 0 and cand >= 0:
                             pos = cand
                             cmd = cand_c
