@@ -107,9 +107,9 @@ def _addr_keys(values: np.ndarray) -> np.ndarray:
     if values.size == 0:
         return np.zeros(0, dtype=np.int64)
     _, first, inv = np.unique(values, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int64)
-    return rank[inv.reshape(-1)]
+    is_first = np.zeros(values.size, dtype=np.int64)
+    is_first[first] = 1
+    return (np.cumsum(is_first) - 1)[first][inv.reshape(-1)]
 
 
 def _run_kernel(spec: DramSpec, profile: str, arrive: np.ndarray, coords: tuple, row: np.ndarray,
