@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, uintp
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, REFPB, WR, WRA
 from sim.dram.kernels.common import (
@@ -70,8 +71,10 @@ NUS = 5
 #: 1 all-bank, 2 staggered, 3 per-bank) and interval (cycles), dual issue, log and idle-skip switches
 P_QR, P_QW, P_HI, P_LO, P_SCHED, P_POLICY, P_TIMEOUT, P_RDLAT, P_REFMODE, P_REFINT, P_DUAL, P_LOG, P_SKIP = range(13)
 #: per-bank work arrays ``bw[f * U * NBT + u * NBT + nb]``: owner request (-1: none), whether the owner
-#: is a write, its acceptance cycle, owned-bank list, position in it, queued requests, last column cycle
-B_OWNER, B_OWNER_W, B_OWNER_ST, B_OLIST, B_OPOS, B_QCOUNT, B_LASTCOL = range(7)
+#: is a write, its acceptance cycle, owned-bank list, position in it, queued requests, last column cycle,
+#: a lower bound of the cycle the owner's column command becomes legal (exact when computed; the owner's
+#: command is fixed while it owns the row and next-allowed cycles only grow, so it stays a bound)
+B_OWNER, B_OWNER_W, B_OWNER_ST, B_OLIST, B_OPOS, B_QCOUNT, B_LASTCOL, B_OWNER_LB = range(8)
 #: per-rank refresh arrays ``rw[f * U * R + u * R + r]``: next due cycle, all-bank refresh pending,
 #: per-bank refresh pending (bank, -1: none), next bank to refresh
 R_DUE, R_PEND, R_PB, R_PBNEXT = range(4)
@@ -81,7 +84,7 @@ def workspace(n_keys: int, U: int, R: int, NBT: int, qr: int, qw: int) -> tuple[
     """Kernel work arrays ``(sid, snb, slb, sver, us, bw, rw, wkey)`` (allocated here: the kernel
     allocates nothing). The four slot arrays hold ``qr + qw`` slots per unit."""
     qs = U * (qr + qw)
-    bw = np.zeros((7, U * NBT), dtype=np.int64)
+    bw = np.zeros((8, U * NBT), dtype=np.int64)
     bw[B_OWNER] = -1
     rw = np.zeros((4, U * R), dtype=np.int64)
     rw[R_DUE] = INF
@@ -253,9 +256,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             if refblk and (rw[R_PEND * UR + u * R + r] != 0
                                            or rw[R_PB * UR + u * R + r] == nb - r * NBK):
                                 continue
+                            lb = bw[B_OWNER_LB * UNB + ubk + nb]
+                            if lb > clk:
+                                m = min(m, lb)    # still a bound: a wake-up at most this early
+                                continue
                             ow = bw[B_OWNER_W * UNB + ubk + nb]
                             t = ready_at(rd, ub, nb, WR if ow else RD, BSH, RSH, OG, ORK)
                             if t > clk:
+                                bw[B_OWNER_LB * UNB + ubk + nb] = t
                                 m = min(m, t)
                             elif bw[B_OWNER_ST * UNB + ubk + nb] < best_st:
                                 best_st = bw[B_OWNER_ST * UNB + ubk + nb]
@@ -280,46 +288,60 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         row_ok = want != 2
                         cand = -1
                         cand_c = -1
-                        for j in range(alo, alo + lim):
-                            x = uintp(j)
-                            nb = snb[x]
-                            if refblk:
-                                r = nb >> RSH
-                                if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
+                        # branch-free pass over up to 64 slots: a bit for every slot whose bound is due or
+                        # whose bank changed (only those can be ready); then those bits in age order
+                        stop = False
+                        for j0 in range(alo, alo + lim, 64):
+                            if stop:
+                                break
+                            j1 = min(j0 + 64, alo + lim)
+                            bits = np.int64(0)
+                            for j in range(j0, j1):
+                                x = uintp(j)
+                                stale = (slb[x] <= clk) | (sver[x] != bk[uintp((ubk + snb[x]) * BKW + BK_VER)])
+                                bits |= np.int64(stale) << np.int64(j - j0)
+                            while bits != 0:
+                                j = j0 + trailing_zeros(bits)
+                                bits &= bits - 1
+                                x = uintp(j)
+                                nb = snb[x]
+                                if refblk:
+                                    r = nb >> RSH
+                                    if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
+                                        continue
+                                ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
+                                q = sid[x]
+                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
+                                hit = o == row[q]
+                                c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
+                                t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                                slb[x] = t
+                                sver[x] = ver
+                                if t > clk:
                                     continue
-                            ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
-                            if slb[x] > clk and sver[x] == ver:
-                                continue          # its bank did not change: still not ready
-                            q = sid[x]
-                            o = bk[(ubk + nb) * BKW + OPEN_ROW]
-                            hit = o == row[q]
-                            c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
-                            t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
-                            slb[x] = t
-                            sver[x] = ver
-                            if t > clk:
-                                continue
-                            if hit:
-                                if col_ok:
-                                    pos = j
-                                    cmd = c
-                                    break
-                            elif row_ok and cand < 0:
-                                ok = sched == 1 or o < 0
-                                if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
-                                    # a PRE must not close a row with queued hits (unless it served HIT_CAP)
-                                    ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
-                                    if not ok:
-                                        ok = True
-                                        for j2 in range(alo, alo + lim):
-                                            if snb[j2] == nb and row[sid[j2]] == o:
-                                                ok = False
-                                                break
-                                if ok:
-                                    cand = j
-                                    cand_c = c
-                                    if not col_ok:
+                                if hit:
+                                    if col_ok:
+                                        pos = j
+                                        cmd = c
+                                        stop = True
                                         break
+                                elif row_ok and cand < 0:
+                                    ok = sched == 1 or o < 0
+                                    if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
+                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP)
+                                        ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                        if not ok:
+                                            ok = True
+                                            for j2 in range(alo, alo + lim):
+                                                if snb[j2] == nb and row[sid[j2]] == o:
+                                                    ok = False
+                                                    break
+                                    if ok:
+                                        cand = j
+                                        cand_c = c
+                                        if not col_ok:
+                                            stop = True
+                                            break
                         if pos < 0 and cand >= 0:
                             pos = cand
                             cmd = cand_c
@@ -418,6 +440,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         bw[B_OWNER * UNB + ubk + nbi] = q
                         bw[B_OWNER_W * UNB + ubk + nbi] = src_w
                         bw[B_OWNER_ST * UNB + ubk + nbi] = stamp[q]
+                        bw[B_OWNER_LB * UNB + ubk + nbi] = -INF
                         on = us[v + US_ON]
                         bw[B_OLIST * UNB + ubk + on] = nbi
                         bw[B_OPOS * UNB + ubk + nbi] = on

@@ -259,8 +259,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                             while bits != 0 and c < 0:
                                 b2 = (wd << 6) + trailing_zeros(bits)
                                 bits &= bits - 1
-                                if in_ref and b2 // NBK == ref_rank:
-                                    continue
+                                if in_ref:
+                                    if (b2 >> RSH) == ref_rank:     # (a shift: no division in the loop)
+                                        continue
                                 g = u * NQ + b2
                                 lb = qs[uintp(g * 3 + Q_LB)]
                                 ver = bk[uintp((ubk + b2) * BKW + BK_VER)]
@@ -332,13 +333,13 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                     g = u * NQ + qi
                     e = g * CQ + j
                     q = cq[e]
-                    r = qi // NBK
+                    r = qi >> RSH
                     rw = row[q]
                     if cls[q] < 0:
                         cls[q] = 0 if is_rw else (1 if c == ACT else 2)
                     issue(dev, u, r, qi, rw, c, clk)
                     if log_on:
-                        log_cmd(lg, lg_n, clk, c, u, r, qi % NBK, rw, col[q])
+                        log_cmd(lg, lg_n, clk, c, u, r, qi - (r << RSH), rw, col[q])
                     last_progress = clk
                     if is_rw:
                         k = akey[q] * 4
