@@ -98,7 +98,8 @@ def test_sweep_from_python(tmp_path):
     assert again["run_id"].tolist() == df["run_id"].tolist()
 
 
-@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep", "pim_gpt_sweep"])
+@pytest.mark.parametrize("script", ["roofline_tutorial", "design_sweep", "dask_sweep", "pim_gpt_sweep",
+                                    "pim_gpt_tutorial"])
 def test_examples_run(tmp_path, script, monkeypatch):
     monkeypatch.setattr(sys, "argv", [script, "--small", "--out", str(tmp_path / "out")])
     if script in ("design_sweep", "pim_gpt_sweep"):
