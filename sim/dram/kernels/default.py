@@ -255,7 +255,22 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         best_nb = -1
                         omin = INF                      # smallest bound of the owners that are not ready
                         n_ready = 0
-                        for k in range(on):
+                        for k in range(on if not refblk else 0):
+                            # no refresh block: every owner's cycle made exact, branch-free (a later but still
+                            # exact wake-up); the oldest ready owner wins
+                            nb = bw[uintp(B_OLIST * UNB + ubk + k)]
+                            t = ready_at(rd, ub, nb, RD + bw[uintp(B_OWNER_W * UNB + ubk + nb)], BSH, RSH, OG, ORK)
+                            bw[uintp(B_OWNER_LB * UNB + ubk + nb)] = t
+                            late = t > clk
+                            n_ready += not late
+                            tl = t if late else INF
+                            m = min(m, tl)
+                            omin = min(omin, tl)
+                            st = INF if late else bw[uintp(B_OWNER_ST * UNB + ubk + nb)]
+                            if st < best_st:
+                                best_st = st
+                                best_nb = nb
+                        for k in range(on if refblk else 0):
                             nb = bw[B_OLIST * UNB + ubk + k]
                             r = nb >> RSH
                             lb = bw[B_OWNER_LB * UNB + ubk + nb]
