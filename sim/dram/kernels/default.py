@@ -177,7 +177,15 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
             if ok:
                 stamp[q] = clk
                 nxt += 1
-                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
+                w = clk
+                if j >= 0 and skip and isw[q] == 0 and us[v + US_WMODE] == 0 and us[v + US_WN] == 0:
+                    # a read joining read mode with no write queued changes no mode, and before the unit's
+                    # wake-up only its own command could issue: wake no earlier than that command can
+                    nb = knb[q]
+                    o = bk[(u * NBT + nb) * BKW + OPEN_ROW]
+                    c = RD if o == row[q] else (PRE if o >= 0 else ACT)
+                    w = max(clk, ready_at(rd, u * ROWS, nb, c, BSH, RSH, OG, ORK))
+                us[v + US_WAKE] = min(us[v + US_WAKE], w)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0:
