@@ -29,7 +29,9 @@ computed under (:data:`~sim.dram.kernels.common.BK_VER`). The command a request 
 on its bank's state and next-allowed cycles only grow, so a slot whose bound lies in the future and
 whose bank did not change is skipped without looking at the timing state; the scan stops at the
 oldest ready row hit, and the earliest ready cycle (the wake-up) is found by refining the smallest
-bound until it is exact.
+bound until it is exact. A row owner's column-command cycle is computed at its ACT and kept as a
+bound, with the smallest one per unit (``US_OMIN``): the owner scan is skipped while it lies ahead,
+and the owner's queue slot is not visited by the queue scan.
 """
 
 from __future__ import annotations
