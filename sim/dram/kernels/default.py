@@ -29,7 +29,9 @@ computed under (:data:`~sim.dram.kernels.common.BK_VER`). The command a request 
 on its bank's state and next-allowed cycles only grow, so a slot whose bound lies in the future and
 whose bank did not change is skipped without looking at the timing state; the scan stops at the
 oldest ready row hit, and the earliest ready cycle (the wake-up) is found by refining the smallest
-bound until it is exact.
+bound until it is exact. A row owner's column-command cycle is computed at its ACT and kept as a
+bound, with the smallest one per unit (``US_OMIN``): the owner scan is skipped while it lies ahead,
+and the owner's queue slot is not visited by the queue scan.
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ from sim.dram.kernels.common import (
 )
 
 HIT_CAP = 16
-#: per-unit scalars ``us[u * NUS + ...]``: queue sizes, write mode, owned banks, wake cycle
-US_RN, US_WN, US_WMODE, US_ON, US_WAKE = range(5)
-NUS = 5
+#: per-unit scalars ``us[u * NUS + ...]``: queue sizes, write mode, owned banks, wake cycle, a lower bound
+#: of every owner's column-command cycle (``B_OWNER_LB``): while it lies in the future no owner can issue
+US_RN, US_WN, US_WMODE, US_ON, US_WAKE, US_OMIN = range(6)
+NUS = 6
 #: ``pr`` parameters: queue sizes, write-mode watermarks (writes), scheduler (0 FR-FCFS, 1 FCFS), page
 #: policy (0 open, 1 closed, 2 timeout), page timeout and read latency (cycles), refresh mode (0 none,
 #: 1 all-bank, 2 staggered, 3 per-bank) and interval (cycles), dual issue, log and idle-skip switches
@@ -176,7 +179,15 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
             if ok:
                 stamp[q] = clk
                 nxt += 1
-                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
+                w = clk
+                if j >= 0 and skip and isw[q] == 0 and us[v + US_WMODE] == 0 and us[v + US_WN] == 0:
+                    # a read joining read mode with no write queued changes no mode, and before the unit's
+                    # wake-up only its own command could issue: wake no earlier than that command can
+                    nb = knb[q]
+                    o = bk[(u * NBT + nb) * BKW + OPEN_ROW]
+                    c = RD if o == row[q] else (PRE if o >= 0 else ACT)
+                    w = max(clk, ready_at(rd, u * ROWS, nb, c, BSH, RSH, OG, ORK))
+                us[v + US_WAKE] = min(us[v + US_WAKE], w)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0:
@@ -247,27 +258,53 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                     # 2. requests whose row was activated for them, whichever queue they are in
                     src_w = wmode
                     on = us[v + US_ON]
-                    if cmd < 0 and sched == 0 and want != 1 and on > 0:
+                    if cmd < 0 and sched == 0 and want != 1 and on > 0 and not refblk and us[v + US_OMIN] > clk:
+                        m = min(m, us[v + US_OMIN])     # no owner due: skip the scan
+                    elif cmd < 0 and sched == 0 and want != 1 and on > 0:
                         best_st = INF
                         best_nb = -1
-                        for k in range(on):
+                        omin = INF                      # smallest bound of the owners that are not ready
+                        n_ready = 0
+                        for k in range(on if not refblk else 0):
+                            # no refresh block: every owner's cycle made exact, branch-free (a later but still
+                            # exact wake-up); the oldest ready owner wins
+                            nb = bw[uintp(B_OLIST * UNB + ubk + k)]
+                            t = ready_at(rd, ub, nb, RD + bw[uintp(B_OWNER_W * UNB + ubk + nb)], BSH, RSH, OG, ORK)
+                            bw[uintp(B_OWNER_LB * UNB + ubk + nb)] = t
+                            late = t > clk
+                            n_ready += not late
+                            tl = t if late else INF
+                            m = min(m, tl)
+                            omin = min(omin, tl)
+                            st = INF if late else bw[uintp(B_OWNER_ST * UNB + ubk + nb)]
+                            if st < best_st:
+                                best_st = st
+                                best_nb = nb
+                        for k in range(on if refblk else 0):
                             nb = bw[B_OLIST * UNB + ubk + k]
                             r = nb >> RSH
+                            lb = bw[B_OWNER_LB * UNB + ubk + nb]
                             if refblk and (rw[R_PEND * UR + u * R + r] != 0
                                            or rw[R_PB * UR + u * R + r] == nb - r * NBK):
+                                omin = min(omin, lb)
                                 continue
-                            lb = bw[B_OWNER_LB * UNB + ubk + nb]
                             if lb > clk:
                                 m = min(m, lb)    # still a bound: a wake-up at most this early
+                                omin = min(omin, lb)
                                 continue
                             ow = bw[B_OWNER_W * UNB + ubk + nb]
                             t = ready_at(rd, ub, nb, WR if ow else RD, BSH, RSH, OG, ORK)
                             if t > clk:
                                 bw[B_OWNER_LB * UNB + ubk + nb] = t
                                 m = min(m, t)
-                            elif bw[B_OWNER_ST * UNB + ubk + nb] < best_st:
-                                best_st = bw[B_OWNER_ST * UNB + ubk + nb]
-                                best_nb = nb
+                                omin = min(omin, t)
+                            else:
+                                n_ready += 1
+                                if bw[B_OWNER_ST * UNB + ubk + nb] < best_st:
+                                    best_st = bw[B_OWNER_ST * UNB + ubk + nb]
+                                    best_nb = nb
+                        # the oldest ready owner issues now and leaves; any other ready one forces a scan next tick
+                        us[v + US_OMIN] = omin if n_ready <= 1 else -INF
                         if best_nb >= 0:
                             src_w = bw[B_OWNER_W * UNB + ubk + best_nb]
                             lo_q = base + (qr if src_w else 0)
@@ -440,7 +477,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         bw[B_OWNER * UNB + ubk + nbi] = q
                         bw[B_OWNER_W * UNB + ubk + nbi] = src_w
                         bw[B_OWNER_ST * UNB + ubk + nbi] = stamp[q]
-                        bw[B_OWNER_LB * UNB + ubk + nbi] = -INF
+                        # the owner's column command is fixed: its cycle now is a bound for as long as it owns
+                        t = ready_at(rd, ub, nbi, WR if src_w else RD, BSH, RSH, OG, ORK)
+                        bw[B_OWNER_LB * UNB + ubk + nbi] = t
+                        us[v + US_OMIN] = min(us[v + US_OMIN], t)
+                        # the owner's slot needs no visit in the queue scan: whenever that scan runs, the owner
+                        # scan (same refresh filter) has found no owner ready; a close changes the version
+                        slb[pos] = INF
+                        sver[pos] = bk[(ubk + nbi) * BKW + BK_VER]
                         on = us[v + US_ON]
                         bw[B_OLIST * UNB + ubk + on] = nbi
                         bw[B_OPOS * UNB + ubk + nbi] = on
