@@ -392,13 +392,12 @@ def traces(draw, spec: DramSpec):
     return _trace(n, seed, cap, span)
 
 
-def _property(profile: str, data) -> None:
+def _checked_run(profile: str, data):
+    """A random configuration and trace of ``profile`` through the engine; (spec, run, requests, violations)."""
     spec = data.draw(configs(profile))
     arrive, addr, w = data.draw(traces(spec))
     run = engine.simulate(spec, arrive, addr, w, log_commands=True)
-    violations = check_log(run.command_log, spec, end_cycle=run.cycles)
-    assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
-    assert run.requests == arrive.size
+    return spec, run, arrive.size, check_log(run.command_log, spec, end_cycle=run.cycles)
 
 
 _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
@@ -407,19 +406,25 @@ _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(
 @_SETTINGS
 @given(data=st.data())
 def test_property_default_profile(data):
-    _property("default", data)
+    spec, run, n, violations = _checked_run("default", data)
+    assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
+    assert run.requests == n
 
 
 @_SETTINGS
 @given(data=st.data())
 def test_property_dramsim3_profile(data):
-    _property("dramsim3", data)
+    spec, run, n, violations = _checked_run("dramsim3", data)
+    assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
+    assert run.requests == n
 
 
 @_SETTINGS
 @given(data=st.data())
 def test_property_ramulator2_profile(data):
-    _property("ramulator2", data)
+    spec, run, n, violations = _checked_run("ramulator2", data)
+    assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
+    assert run.requests == n
 
 
 def test_replace_keeps_spec_frozen():
