@@ -20,12 +20,13 @@ from sim.devices.base import DeviceModel
 from sim.devices.kernels import launches_kernel
 from sim.placement.base import PlacementError
 from sim.results.energy import compute_energy, level_energy
+from sim.results.summary import StepTimes
 from sim.workload.conventions import Conventions
 from sim.workload.trace import Op
 
 
 @dataclass
-class SerialResult:
+class SerialResult(StepTimes):
     """One device's replay: times (s), energy (J) by component, time by op kind (s) and by bound."""
 
     device: str
@@ -40,18 +41,6 @@ class SerialResult:
     def energy_J(self) -> float:
         """Total energy, J."""
         return sum(self.breakdown.values())
-
-    @property
-    def ttft_s(self) -> float:
-        """End of the prefill step, s."""
-        return self.step_ends[0] if self.step_ends else 0.0
-
-    @property
-    def tbt_s(self) -> float:
-        """Mean time between the ends of decode steps, s."""
-        if len(self.step_ends) < 2:
-            return 0.0
-        return (self.step_ends[-1] - self.step_ends[0]) / (len(self.step_ends) - 1)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary."""

@@ -28,6 +28,25 @@ from typing import Any
 from sim.results.records import OpRecord, TransferRecord
 
 
+class StepTimes:
+    """Time to first token and time between tokens of a result that keeps ``step_ends`` (the end of each
+    step: prefill first, then the decode steps), s."""
+
+    step_ends: list[float]
+
+    @property
+    def ttft_s(self) -> float:
+        """Time to first token: the end of the prefill step, s (0 without steps)."""
+        return self.step_ends[0] if self.step_ends else 0.0
+
+    @property
+    def tbt_s(self) -> float:
+        """Mean time between tokens over the decode steps, s (0 without decode)."""
+        if len(self.step_ends) < 2:
+            return 0.0
+        return (self.step_ends[-1] - self.step_ends[0]) / (len(self.step_ends) - 1)
+
+
 @dataclass
 class PhaseSummary:
     """One phase (prefill/decode): wall time (s), FLOPs, DRAM bytes, ops, steps, energy by component (J)."""
@@ -103,7 +122,7 @@ class CommSummary:
 
 
 @dataclass
-class SystemRunResult:
+class SystemRunResult(StepTimes):
     """Everything a replay produced (see the module docstring for definitions)."""
 
     system: str
@@ -133,18 +152,6 @@ class SystemRunResult:
     def exposed_comm_s(self) -> float:
         """The largest exposed communication time of any device, s."""
         return max((c.exposed_s for c in self.communication.values()), default=0.0)
-
-    @property
-    def ttft_s(self) -> float:
-        """Time to first token: the end of the prefill step, s."""
-        return self.step_ends[0] if self.step_ends else 0.0
-
-    @property
-    def tbt_s(self) -> float:
-        """Mean time between tokens over the decode steps, s (0 without decode)."""
-        if len(self.step_ends) < 2:
-            return 0.0
-        return (self.step_ends[-1] - self.step_ends[0]) / (len(self.step_ends) - 1)
 
     def breakdown(self) -> dict[str, float]:
         """Energy by component summed over devices (compute, each level name, static) plus ``links``, J."""
