@@ -694,17 +694,7 @@ class Simulator:
                     r = ready[key]
                     if r > t0:
                         t0 = r
-            t = t0
-            n = len(queue)
-            j = i
-            while j < n:
-                f = queue[j]
-                if j > i and f.blocking:
-                    break
-                t += f.cost.time_s
-                j += 1
-                if f.exported:
-                    break
+            j, t = self._chunk(queue, i, t0)
             end = t0 + (t - t0)  # what simpy's clock reads after ``timeout(t - t0)`` at ``t0``
             busy[("dev", e.device)] += end - t0
             self._finish_chunk(queue, i, j, e.device, e.stream, t0, end)
@@ -715,19 +705,36 @@ class Simulator:
                 end_all = end
         env._now = end_all  # the clock where the event engine's step ends (its last event)
 
+    @staticmethod
+    def _chunk(queue: list[_Entry], i: int, t0: float) -> tuple[int, float]:
+        """The run of ops that starts with ``queue[i]`` at ``t0`` (s) and needs no event in between: up to the
+        next op that waits for another stream, device or collective, or through the first op another one
+        waits for. Returns the index after the run and the clock summed op by op to its end, s."""
+        t = t0
+        j = i
+        n = len(queue)
+        while j < n:
+            e = queue[j]
+            if j > i and (e.blocking or e.coll is not None):
+                break
+            t += e.cost.time_s
+            j += 1
+            if e.exported:
+                break
+        return j, t
+
     def _finish_chunk(self, queue: list[_Entry], i: int, j: int, dev: str, s: int, t0: float, end: float) -> None:
         """Account ops ``queue[i:j]``, run back to back on stream ``s`` of ``dev`` from ``t0`` to ``end``:
         counts, records, the ready time of each op (exact partial sums) and the step's span."""
         acc = self.acc
         ready = self.ready
         trace = self.trace
-        keep = self.keep_ops or bool(self.roofline_steps)
         start = t0
         for k in range(i, j):
             e = queue[k]
             op, cost = e.op, e.cost
             acc.add(dev, op.phase, op.layer, e.ck)
-            if keep and (self.keep_ops or op.step in self.roofline_steps) or trace is not None:
+            if self.keep_ops or op.step in self.roofline_steps or trace is not None:
                 rec = OpRecord(
                     op.id,
                     op.name,
@@ -806,16 +813,7 @@ class Simulator:
                         if isinstance(key, tuple):  # a transfer, a collective's result, a weight fetch
                             comm_iv.append((tw, env.now))
             t0 = env.now
-            t = t0
-            j = i
-            while j < n:
-                e = queue[j]
-                if j > i and (e.blocking or e.coll is not None):
-                    break
-                t += e.cost.time_s
-                j += 1
-                if e.exported:
-                    break
+            j, t = self._chunk(queue, i, t0)
             self._busy_start(dkey)
             yield env.timeout(t - t0)
             self._busy_end(dkey)
