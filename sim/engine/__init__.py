@@ -2,5 +2,5 @@
 
 ``load_system`` / ``build_system`` (:mod:`sim.engine.system`) make a :class:`~sim.engine.system.System`;
 ``run_system`` (:mod:`sim.engine.replay`) replays a model's generation on it with the simpy
-:class:`~sim.engine.simulator.Simulator`. :mod:`sim.engine.analytic` is the older one-device engine.
+:class:`~sim.engine.simulator.Simulator`.
 """
