@@ -1,7 +1,8 @@
 """The expert-parallel all-to-all share of MoE-layer time, against Speculative MoE's 59 % (docs/interconnect.md).
 
 Runs Qwen3-30B-A3B with expert parallelism 8 on the ASTRA-sim validated HGX-H100 network (8 GPUs on one
-400 GB/s, 936.25 ns switch) in several configurations (sim/validation/ep_share.py) and prints, for each, the
+400 GB/s, 936.25 ns switch), on an HGX H800 (hgx-h800: 200 GB/s each way) and with A100-class GPUs, in several
+configurations (sim/validation/ep_share.py) and prints, for each, the
 all-to-all transfer share and the share a profiler books (time inside the synchronous all-to-all calls,
 waiting for the slowest rank included). Nothing is fitted. The last line printed is JSON.
 
@@ -22,6 +23,7 @@ from sim.validation.ep_share import measure  # noqa: E402
 
 HALF = "network.collective.efficiency=0.5"  #: the all-to-all gets half the link's 400 GB/s per direction
 A100 = "devices.gpu.preset=a100-80gb"
+H800 = {"system": "hgx-h800"}  #: 8 x H800: H100 compute, NVLink 400 GB/s bidirectional = 200 GB/s each way
 #: (label, keyword arguments of measure)
 CONFIGS: list[tuple[str, dict]] = [
     ("prefill 8 x 512, attention DP, balanced", {"tp": 1, "batch": 8, "prompt": 512}),
@@ -32,15 +34,20 @@ CONFIGS: list[tuple[str, dict]] = [
     ("decode batch 64, attention DP, balanced", {"tp": 1, "batch": 64, "prompt": 16, "generate": 1}),
     ("decode batch 64, attention DP, real routing",
      {"tp": 1, "batch": 64, "prompt": 16, "generate": 1, "routing": "synthetic"}),
-    # readings of the unretrieved testbed: 400 GB/s as a vendor's bidirectional total (NVIDIA quotes NVLink so:
-    # A100 600 GB/s = 300 each way) leaves 200 GB/s each way; A100-class GPUs (A800: A100 compute, 400 GB/s NVLink)
-    ("8 x 512, DP, balanced, 200 GB/s each way", {"tp": 1, "overrides": (HALF,)}),
-    ("8 x 512, DP, real routing, 200 GB/s each way", {"tp": 1, "routing": "synthetic", "overrides": (HALF,)}),
-    ("8 x 512, DP, balanced, A100 GPUs", {"tp": 1, "overrides": (A100,)}),
-    ("8 x 512, DP, real routing, A100 GPUs", {"tp": 1, "routing": "synthetic", "overrides": (A100,)}),
-    ("8 x 512, DP, balanced, A100 GPUs, 200 GB/s each way", {"tp": 1, "overrides": (A100, HALF)}),
-    ("8 x 512, DP, real routing, A100 GPUs, 200 GB/s each way",
-     {"tp": 1, "routing": "synthetic", "overrides": (A100, HALF)}),
+    # the H800 reading of "400 GB/s links": NVIDIA's bidirectional total of the H800's NVLink (hgx-h800)
+    ("H800: prefill 8 x 512, attention DP, balanced", {**H800, "tp": 1, "batch": 8, "prompt": 512}),
+    ("H800: prefill 8 x 2048, attention DP, balanced", {**H800, "tp": 1, "batch": 8, "prompt": 2048}),
+    ("H800: prefill 8 x 512, attention TP 8, balanced", {**H800, "tp": 8, "batch": 8, "prompt": 512}),
+    ("H800: prefill 8 x 512, attention DP, real routing",
+     {**H800, "tp": 1, "batch": 8, "prompt": 512, "routing": "synthetic"}),
+    ("H800: prefill 8 x 2048, attention DP, real routing",
+     {**H800, "tp": 1, "batch": 8, "prompt": 2048, "routing": "synthetic"}),
+    ("H800: decode batch 64, attention DP, balanced", {**H800, "tp": 1, "batch": 64, "prompt": 16, "generate": 1}),
+    # A100-class GPUs: at 400 GB/s each way, and as an A800 (A100 compute, 400 GB/s NVLink bidirectional)
+    ("A100 GPUs: 8 x 512, DP, balanced", {"tp": 1, "overrides": (A100,)}),
+    ("A100 GPUs: 8 x 512, DP, real routing", {"tp": 1, "routing": "synthetic", "overrides": (A100,)}),
+    ("A800 reading: 8 x 512, DP, balanced", {"tp": 1, "overrides": (A100, HALF)}),
+    ("A800 reading: 8 x 512, DP, real routing", {"tp": 1, "routing": "synthetic", "overrides": (A100, HALF)}),
 ]
 
 

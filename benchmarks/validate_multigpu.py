@@ -40,6 +40,10 @@ def main() -> int:
         print(f"{k:22s} {v['n']:3d} {v['median_pct']:9.1f} {v['max_pct']:7.1f} {v['mean_pct']:7.1f}   {tag}")
     for k, v in res["ratios"].items():
         print(f"H100/A100 {k}: simulated {v['predicted']:.2f}, measured {v['measured']:.2f} (median of {v['n']})")
+    for w in res["workload_ratios"]:
+        print(f"H100/A100 {w['model']} tp{w['tp']}, one {w['workload']} request ({w['prompt']} prompt tokens): "
+              f"ttft {w['ttft']:.2f} ({w['h100_ttft_s'] * 1e3:.1f} / {w['a100_ttft_s'] * 1e3:.1f} ms), "
+              f"tbt {w['tbt']:.2f} ({w['h100_tbt_s'] * 1e3:.1f} / {w['a100_tbt_s'] * 1e3:.1f} ms)")
     if args.rows:
         for r in res["rows"]:
             print(f"{r['model']:11s} {r['hardware']:10s} tp{r['tp']} b{r['batch']:<3d} p{r['prompt']:<5d} "
@@ -48,7 +52,7 @@ def main() -> int:
     if args.plot:
         print(f"chart written to {multigpu.plot(res['rows'], args.plot)}")
     out = {"preset_matches_fit": res["preset_matches_fit"], "fit": f.preset(), "summary": res["summary"],
-           "ratios": res["ratios"]}
+           "ratios": res["ratios"], "workload_ratios": res["workload_ratios"]}
     print(json.dumps(out))
     return 0
 

@@ -21,6 +21,18 @@ def test_balanced_routing_has_no_waiting_and_the_share_grows_with_tokens():
     assert base.a2a_call_s == pytest.approx(7 * 2 * 936.25e-9 + 7 / 8 * n / 400e9, rel=1e-3)
 
 
+def test_h800_links_carry_half_the_bandwidth_and_raise_the_share():
+    """hgx-h800: H100 compute, 200 GB/s each way (the configuration docs/interconnect.md states for the 59 %)."""
+    h100 = measure(tp=1, batch=8, prompt=512, layers=2)
+    h800 = measure(system="hgx-h800", tp=1, batch=8, prompt=512, layers=2)
+    n = 512 * 8 * 2048 * 2
+    assert h800.a2a_call_s == pytest.approx(7 * 2 * 936.25e-9 + 7 / 8 * n / 200e9, rel=1e-3)
+    # same GPUs, so the layer grows by exactly the extra all-to-all time (two per layer)
+    assert h800.moe_layer_s - h100.moe_layer_s == pytest.approx(2 * (h800.a2a_call_s - h100.a2a_call_s), rel=1e-6)
+    assert h100.transfer < h800.transfer
+    assert 0.55 < h800.transfer < 0.68
+
+
 def test_real_routing_makes_ranks_wait_inside_the_all_to_all():
     s = measure(tp=1, batch=8, prompt=512, layers=4, routing="synthetic")
     assert s.imbalance > 1.2  # the busiest GPU holds more expert work than the mean

@@ -13,8 +13,9 @@ configuration of that kind through the engine and measures the share two ways:
   (CUDA events or kernel timelines around ``all_to_all_single``) books that wait as all-to-all time. With
   real routing the expert loads differ between GPUs, so this is the figure a measurement reports.
 
-Nothing here is fitted: the links are the ASTRA-sim validated HGX-H100 switch (400 GB/s, 936.25 ns per hop),
-the GPUs the calibrated H100 model, the routing either balanced or the synthetic router calibrated on the
+Nothing here is fitted: the links are the ASTRA-sim validated HGX-H100 switch (400 GB/s, 936.25 ns per hop)
+by default or the H800's (``hgx-h800``: 200 GB/s each way, the bidirectional 400 GB/s NVIDIA quotes), the GPUs
+the calibrated H100 model, the routing either balanced or the synthetic router calibrated on the
 real Qwen3-30B-A3B routing traces (:mod:`sim.workload.routing_synthetic`).
 """
 

@@ -276,6 +276,33 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Splitwise's two workloads, median prompt tokens (systems.md section 3.3): (name, prompt)
+WORKLOADS = (("conversation", 1020), ("coding", 1500))
+
+
+def workload_ratios(f: Fit, models: tuple[str, ...] = tuple(MODELS), tp: int = 8) -> list[dict[str, Any]]:
+    """H100 / A100 ratios of one request of each Splitwise workload's median prompt, simulated.
+
+    Splitwise's machine comparison runs one model instance per DGX (tensor parallel 8, its default); a request
+    alone is batch 1. Time to first token: the prefill of the prompt; time between tokens: one decode step at
+    that context. Neither prompt length is a measured point: both come from the models with the fitted
+    preset values ``f``."""
+    params = Fit.from_preset(f.preset()).vector
+    out = []
+    for model in models:
+        for name, prompt in WORKLOADS:
+            t = {}
+            for hw in SYSTEMS:
+                c = components(Point(model, hw, tp, 1, prompt, math.nan, math.nan))
+                t[hw] = {phase: predict(c[phase], params) for phase in c}
+            a, h = t["a100-80gb"], t["h100-80gb"]
+            out.append({"model": model, "workload": name, "prompt": prompt, "tp": tp,
+                        "ttft": h["prefill"] / a["prefill"], "tbt": h["decode"] / a["decode"],
+                        "a100_ttft_s": a["prefill"], "h100_ttft_s": h["prefill"],
+                        "a100_tbt_s": a["decode"], "h100_tbt_s": h["decode"]})
+    return out
+
+
 def preset_values(system: str = "dgx-a100") -> dict[str, Any]:
     """The calibrated values a DGX preset resolves to (after ``extends:``), keyed by config path."""
     from sim.config import load_hw
@@ -328,7 +355,8 @@ def evaluate(path: Path = PERF_MODEL) -> dict[str, Any]:
     f = fit(comps)
     rows = errors(comps, f)
     return {"fit": f, "rows": rows, "summary": summary(rows), "ratios": ratios(rows),
-            "preset_matches_fit": preset_matches_fit(f), "components": comps}
+            "workload_ratios": workload_ratios(f), "preset_matches_fit": preset_matches_fit(f),
+            "components": comps}
 
 
 def plot(rows: list[dict[str, Any]], path: str | Path) -> Path:
@@ -371,4 +399,4 @@ def plot(rows: list[dict[str, Any]], path: str | Path) -> Path:
 
 
 __all__ = ["Components", "Fit", "Point", "components", "errors", "evaluate", "fit", "measured", "plot",
-           "preset_matches_fit", "ratios", "summary", "yaml_block"]
+           "preset_matches_fit", "ratios", "summary", "workload_ratios", "yaml_block"]
