@@ -322,7 +322,8 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
             rows.append([n, ln.transfers, f"{ln.bytes / 1e6:.4g}", busy, f"{ln.energy_J:.4g}"])
         title = "links" + (f" ({idle} idle links not shown)" if idle else "")
         print_table(
-            title, ["link", "transfers", "MB", "utilisation", "energy (J)"], rows, align_right=(1, 2, 4)
+            title, ["link", "p2p transfers", "MB (all traffic)", "utilisation", "energy (J)"], rows,
+            align_right=(1, 2, 4),
         )
     if result.collectives:
         print_table(
