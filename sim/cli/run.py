@@ -89,8 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chart",
         default="roofline.png",
-        help="roofline chart of the prefill and first decode step (default roofline.png; one file "
-        "per device, suffixed with its name, for systems of several devices)",
+        help="roofline chart of the prefill and first decode step (default roofline.png; for systems of "
+        "several device entries one file per entry, of its first instance, suffixed with its name)",
     )
     p.add_argument("--no-chart", action="store_true", help="do not write the chart")
     add_set_option(p)
@@ -124,6 +124,12 @@ def _charts(result, system, conv, path: str) -> list[str]:
     by_dev: dict[str, list] = {}
     for r in result.roofline_ops:
         by_dev.setdefault(r.device, []).append(r)
+    # one chart per device entry of the system: the first of its instances (gpu[0] for gpu[0..7]); the
+    # others run the same kinds of ops (``pimsim roofline`` charts any one device in detail)
+    firsts: dict[str, str] = {}
+    for dev in by_dev:
+        firsts.setdefault(dev.split("[")[0], dev)
+    by_dev = {dev: by_dev[dev] for dev in firsts.values()}
     for dev, recs in by_dev.items():
         pts = [
             OpPlacement(
