@@ -11,7 +11,7 @@ import pytest
 
 from sim.config import list_presets, load_hw
 from sim.config.memory import MemoryConfig, to_cycles
-from sim.dram.configs import import_notes, load_memory, load_memory_config
+from sim.dram.configs import import_notes, load_memory, load_memory_config, spec_from_config
 from sim.dram.import_ramulator2 import jedec_rounding
 from sim.errors import ConfigError
 
@@ -274,6 +274,6 @@ def test_ramulator_ns_overrides_use_jedec_rounding(tmp_path):
 
 def test_memory_config_direct_validation():
     cfg = load_memory_config("hbm3")
-    spec = cfg.to_spec()
+    spec = spec_from_config(cfg)
     assert spec.power.e_act_J == pytest.approx(0.9e-9) and spec.power.io_pJ_per_bit == pytest.approx(0.3)
     assert spec.org.tx_bytes == 32 and spec.peak_bandwidth_Bps == pytest.approx(665.8e9, rel=1e-3)

@@ -1,7 +1,7 @@
 """Schema of a pimsim memory YAML (``kind: memory``): DRAM organisation, timing, power and controller.
 
-A memory file describes one memory system; :meth:`MemoryConfig.to_spec` turns the validated file into
-the engine's :class:`sim.dram.spec.DramSpec`. Conventions:
+A memory file describes one memory system; :func:`sim.dram.configs.spec_from_config` turns the validated file
+into the engine's :class:`sim.dram.spec.DramSpec`. Conventions:
 
 * ``org``: plain counts. ``bus_width`` and ``device_width`` are in bits; ``columns`` counts device
   columns per row (one access moves ``burst_length`` columns, i.e. ``bus_width / 8 * burst_length``
@@ -16,7 +16,7 @@ the engine's :class:`sim.dram.spec.DramSpec`. Conventions:
 
 * ``pim`` (optional): the processing units of a DRAM-PIM memory (command set, PUs per bank, lanes per
   data type, PU clock, buffer and result registers, PIM timings in cycles or times, per-event energies);
-  :meth:`MemoryConfig.to_pim_spec` turns it into a :class:`sim.pim.spec.PimSpec`. Memories without it
+  :func:`sim.pim.configs.pim_spec_from_config` turns it into a :class:`sim.pim.spec.PimSpec`. Memories without it
   are plain DRAM.
 
 Consistency checks name the offending key: ``tRAS >= tRCD``, ``tRC >= tRAS + tRP``, power-of-two
@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES, STANDARDS, parse_scheme
 from sim.config.units import (
     Amperes,
     Bytes,
@@ -44,7 +45,6 @@ from sim.config.units import (
     Watts,
     parse_quantity,
 )
-from sim.dram.spec import STANDARDS, ControllerConfig, DramOrg, DramPower, DramSpec, DramTiming
 
 #: Address-mapping field names (two letters each) and the organisation level they select.
 MAPPING_FIELDS = {"ro": "rows", "co": "columns", "ch": "channels", "pc": "pseudo_channels",
@@ -319,35 +319,17 @@ class ControllerModel(_Strict):
 def parse_mapping(text: str) -> list[str]:
     """Fields (``ch pc ra bg ba ro co``) of an address-mapping string, most significant first.
 
-    Two-letter fields (``rochrababgco``, DRAMsim3 style) or Ramulator names (``RoBaRaCoCh``); the
-    engine's :func:`sim.dram.mapping.parse_scheme` defines the grammar when it is available.
+    Two-letter fields (``rochrababgco``, DRAMsim3 style) or Ramulator names (``RoBaRaCoCh``); the grammar is
+    :func:`sim.config.dram_terms.parse_scheme`.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"expected an address mapping such as 'rochrababgco' or 'RoBaRaCoCh' (got {text!r})")
-    try:
-        from sim.dram.mapping import parse_scheme
-    except ImportError:  # engine not installed: the two-letter grammar only
-        parse_scheme = None
-    if parse_scheme is not None:
-        from sim.errors import ConfigError
+    from sim.errors import ConfigError
 
-        try:
-            fields = list(parse_scheme(text))
-        except ConfigError as exc:
-            raise ValueError(str(exc).removeprefix("key 'controller.address_mapping': ")) from None
-    else:
-        if len(text) % 2:
-            raise ValueError(f"expected two-letter fields from {', '.join(MAPPING_FIELDS)}, MSB first, "
-                             f"e.g. 'rochrababgco' (got {text!r})")
-        fields = [text[i:i + 2] for i in range(0, len(text), 2)]
-        unknown = [f for f in fields if f not in MAPPING_FIELDS]
-        if unknown:
-            raise ValueError(f"unknown field {unknown[0]!r} in address mapping {text!r}; expected fields "
-                             f"from {', '.join(MAPPING_FIELDS)}")
-        if len(set(fields)) != len(fields):
-            raise ValueError(f"a field appears twice in address mapping {text!r}")
-        if "ch" in fields and "pc" not in fields:
-            fields.insert(fields.index("ch") + 1, "pc")
+    try:
+        fields = list(parse_scheme(text))
+    except ConfigError as exc:
+        raise ValueError(str(exc).removeprefix("key 'controller.address_mapping': ")) from None
     for need in ("ro", "co"):
         if need not in fields:
             raise ValueError(f"address mapping {text!r} has no {need!r} field")
@@ -426,11 +408,9 @@ class PimModel(_Strict):
     @field_validator("lanes")
     @classmethod
     def _lanes(cls, v: dict[str, int]) -> dict[str, int]:
-        from sim.pim.spec import DTYPE_BYTES
-
         for k, n in v.items():
-            if k not in DTYPE_BYTES:
-                raise ValueError(f"unknown data type {k!r}; expected one of {', '.join(DTYPE_BYTES)}")
+            if k not in PIM_DTYPE_BYTES:
+                raise ValueError(f"unknown data type {k!r}; expected one of {', '.join(PIM_DTYPE_BYTES)}")
             if not isinstance(n, int) or n < 1:
                 raise ValueError(f"lanes for {k} must be a whole number >= 1 (got {n!r})")
         if not v:
@@ -485,34 +465,6 @@ class MemoryConfig(_Strict):
         per_tck = 2 if self.standard in _DDR_LIKE else 8
         return max(1, self.org.burst_length // per_tck)
 
-    def to_spec(self, source: str = "") -> DramSpec:
-        """The engine's resolved :class:`DramSpec` (timings in cycles, currents in mA, energies in J)."""
-        o, t, p, c = self.org, self.timing, self.power, self.controller
-        org = DramOrg(standard=self.standard, channels=o.channels, pseudo_channels=o.pseudo_channels,
-                      ranks=o.ranks, bankgroups=o.bankgroups, banks_per_group=o.banks_per_group, rows=o.rows,
-                      columns=o.columns, device_width=o.device_width, bus_width_bits=o.bus_width,
-                      burst_length=o.burst_length, column_scale=o.column_scale)
-        assert t.tRCD_RD is not None and t.tRCD_WR is not None and t.tRC is not None
-        assert t.tCCD_L is not None and t.tRRD_L is not None and t.tWTR_L is not None
-        timing = DramTiming(
-            tCK_ns=round(t.tCK * 1e9, 9), CL=t.CL, CWL=t.CWL, tRCD_RD=t.tRCD_RD, tRCD_WR=t.tRCD_WR, tRP=t.tRP,
-            tRAS=t.tRAS, tRC=t.tRC, tBL=self.tbl(), tCCD_S=t.tCCD_S, tCCD_L=t.tCCD_L, tRRD_S=t.tRRD_S,
-            tRRD_L=t.tRRD_L, tFAW=t.tFAW, tWR=t.tWR, tWTR_S=t.tWTR_S, tWTR_L=t.tWTR_L, tRTP=t.tRTP,
-            tRTRS=t.tRTRS, tREFI=t.tREFI, tRFC=t.tRFC, tREFIpb=t.tREFIpb, tRFCpb=t.tRFCpb, t32AW=t.t32AW,
-            tPPD=t.tPPD, tCKE=t.tCKE, tXP=t.tXP, AL=t.AL)
-        ma = 1e3
-        power = DramPower(
-            VDD=p.VDD, IDD0=p.IDD0 * ma, IDD2N=p.IDD2N * ma, IDD2P=p.IDD2P * ma, IDD3N=p.IDD3N * ma,
-            IDD3P=p.IDD3P * ma, IDD4R=p.IDD4R * ma, IDD4W=p.IDD4W * ma, IDD5AB=p.IDD5AB * ma,
-            IDD5PB=p.IDD5PB * ma, VPP=p.VPP, IPP0=p.IPP0 * ma, e_act_J=p.e_act, e_rd_J=p.e_rd,
-            e_wr_J=p.e_wr, e_ref_J=p.e_ref, io_pJ_per_bit=p.io_energy * 1e12, background_W=p.background)
-        ctrl = ControllerConfig(
-            address_mapping=c.address_mapping, bank_xor=c.bank_xor, scheduler=c.scheduler,
-            page_policy=c.page_policy, page_timeout=c.page_timeout, read_queue=c.read_queue,
-            write_queue=c.write_queue, write_high=c.write_high, write_low=c.write_low, refresh=c.refresh,
-            cmd_queue_size=c.cmd_queue_size, compat=c.compat)
-        return DramSpec(name=self.name, org=org, timing=timing, power=power, controller=ctrl, source=source)
-
     @field_validator("pim")
     @classmethod
     def _pim_fits(cls, v: PimModel | None, info: ValidationInfo) -> PimModel | None:
@@ -551,37 +503,6 @@ class MemoryConfig(_Strict):
                                      f"all-bank activate opens: it could never issue")
             v = v.model_copy(update={"timing": v.timing.model_copy(update=converted)})
         return v
-
-    def to_pim_spec(self, source: str = "") -> Any:
-        """The :class:`sim.pim.spec.PimSpec` of a memory with a ``pim:`` section (timings in cycles)."""
-        from sim.pim.spec import PimEnergy, PimParams, PimSpec, PimTiming
-
-        if self.pim is None:
-            raise ValueError(f"memory {self.name!r} has no pim: section")
-        dram = self.to_spec(source)
-        p, t, dt = self.pim, self.pim.timing, dram.timing
-
-        def cyc(name: str, default: int) -> int:
-            val = getattr(t, name)
-            return int(val) if val not in (None, 0) else int(default)
-
-        ccd_mac = cyc("tCCD_MAC", dt.tCCD_L)
-        timing = PimTiming(
-            tRCD_MAC=int(t.tRCD_MAC), tCCD_MAC=ccd_mac, tCCDAB=cyc("tCCDAB", ccd_mac),
-            tRRD_AB=cyc("tRRD_AB", dt.tRRD_L), tMAC_RD=cyc("tMAC_RD", dt.tCCD_L), tRD_MAC=cyc("tRD_MAC", dt.tCCD_L),
-            tRCD_EW=cyc("tRCD_EW", t.tRCD_MAC), tRCD_AF=cyc("tRCD_AF", t.tRCD_MAC),
-            tRCD_RDCP=cyc("tRCD_RDCP", dt.tRCD_RD), tRCD_WRCP=cyc("tRCD_WRCP", dt.tRCD_WR),
-            CL_REG=int(t.CL_REG), CWL_GB=int(t.CWL_GB), CWL_REG=int(t.CWL_REG), tRTW=int(t.tRTW),
-            tMODE=int(t.tMODE), tAAW=int(t.tAAW), AAW_banks=int(t.AAW_banks))
-        e = p.energy
-        energy = PimEnergy(act_J=e.act, mac_J=e.mac, rd_J=e.rd, wr_J=e.wr, buffer_J=e.buffer,
-                           io_J_per_bit=e.io, ref_J=e.ref, standby_active_W=e.standby_active,
-                           standby_precharged_W=e.standby_precharged)
-        params = PimParams(command_set=p.command_set, banks_per_pu=p.banks_per_pu,
-                           lanes=tuple(sorted(p.lanes.items())), pu_clock_Hz=float(p.pu_clock),
-                           buffer_bytes=int(p.buffer), result_registers=p.result_registers, reduce=p.reduce,
-                           result_bytes=p.result_bytes, timing=timing, energy=energy, crf_entries=p.crf_entries)
-        return PimSpec(dram=dram, pim=params)
 
 
 __all__ = ["MAPPING_FIELDS", "ControllerModel", "MemoryConfig", "OrgModel", "PimEnergyModel", "PimModel",

@@ -38,21 +38,13 @@ When a DRAMsim3 string has no ``pc`` field and the spec has pseudo-channels, ``c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.config.dram_terms import FIELDS, parse_scheme
 from sim.dram.spec import DramSpec
 from sim.errors import ConfigError, TraceError
-
-FIELDS = ("ch", "pc", "ra", "bg", "ba", "ro", "co")
-_RAMULATOR_TOKENS = {"Ch": "ch", "Pc": "pc", "Pch": "pc", "Ra": "ra", "Bg": "bg", "Ba": "ba", "Ro": "ro",
-                     "Co": "co"}
-_RAMULATOR_NAMED = {
-    "RoBaRaCoCh": ("ro", "ba", "bg", "pc", "ra", "co", "ch"),
-    "ChRaBaRoCo": ("ch", "pc", "ra", "bg", "ba", "ro", "co"),
-}
 
 
 def _log2(value: int, what: str) -> int:
@@ -60,46 +52,6 @@ def _log2(value: int, what: str) -> int:
         raise ConfigError("DRAM organisation counts must be powers of two for address mapping",
                           key=f"org.{what}", value=value, expected="1, 2, 4, 8, ...")
     return value.bit_length() - 1
-
-
-def parse_scheme(scheme: str) -> tuple[str, ...]:
-    """Field names (``ch pc ra bg ba ro co``) of a mapping string, most significant first."""
-    s = scheme.strip()
-    if s in _RAMULATOR_NAMED:
-        return _RAMULATOR_NAMED[s]
-    if s and s[0].isupper():
-        tokens = re.findall(r"[A-Z][a-z]*", s)
-        if "".join(tokens) != s or any(t not in _RAMULATOR_TOKENS for t in tokens):
-            raise ConfigError("unknown Ramulator-style address mapping", key="controller.address_mapping",
-                              value=scheme, expected="names from Ro Ba Bg Ra Pc Co Ch (e.g. RoBaRaCoCh)")
-        out: list[str] = []
-        has_bg = "Bg" in tokens
-        has_pc = "Pc" in tokens or "Pch" in tokens
-        for t in tokens:
-            f = _RAMULATOR_TOKENS[t]
-            if f == "ba" and not has_bg:
-                out += ["ba", "bg"]
-            elif f == "ra" and not has_pc:
-                out += ["pc", "ra"]
-            else:
-                out.append(f)
-        fields = tuple(out)
-    else:
-        if len(s) % 2 or not s:
-            raise ConfigError("address mapping must be two-letter fields", key="controller.address_mapping",
-                              value=scheme, expected="e.g. rochrababgco")
-        fields = tuple(s[i:i + 2].lower() for i in range(0, len(s), 2))
-        bad = [f for f in fields if f not in FIELDS]
-        if bad:
-            raise ConfigError("unknown address-mapping field", key="controller.address_mapping",
-                              value=scheme, expected="fields from ro ch pc ra bg ba co")
-        if "pc" not in fields and "ch" in fields:
-            i = fields.index("ch")
-            fields = fields[:i + 1] + ("pc",) + fields[i + 1:]
-    if len(set(fields)) != len(fields):
-        raise ConfigError("address mapping names a field twice", key="controller.address_mapping",
-                          value=scheme)
-    return fields
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-STANDARDS = ("DDR4", "DDR5", "LPDDR5", "HBM2", "HBM3", "GDDR6")
-
 
 @dataclass(frozen=True)
 class DramOrg:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.dram.spec import DramSpec
 
-DTYPE_BYTES = {"bf16": 2, "fp16": 2, "int8": 1, "fp32": 4}
+DTYPE_BYTES = PIM_DTYPE_BYTES
 
 
 @dataclass(frozen=True)
