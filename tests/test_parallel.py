@@ -142,6 +142,11 @@ def test_kv_cache_moves_between_machines_layer_by_layer_or_after_the_prefill():
         assert {o.device for o in r.ops if o.step > 0} == {"token[0]"}
     lw, se = res["layerwise"], res["serial"]
     assert len([t for t in lw.transfers if "kv_write" in t.producer]) == 2 * m.layers
+    # layer-wise: each layer's KV leaves while the prefill still runs (sent when written, not when the decode
+    # step asks for it); serial: one transfer once the prefill is done
+    sends = sorted(t.start_s for t in lw.transfers if "kv_write" in t.producer and t.src == "prompt[0]")
+    assert len(sends) == m.layers and sends[-1] < lw.step_ends[0] and sends[0] < 0.5 * lw.step_ends[0]
+    assert all(t.start_s >= se.step_ends[0] - 1e-12 for t in se.transfers if "kv_cache" in t.producer)
     assert lw.step_ends[1] - lw.step_ends[0] < se.step_ends[1] - se.step_ends[0]  # overlap hides the transfer
     assert lw.tbt_s > 0 and se.step_ends[2] - se.step_ends[1] == pytest.approx(lw.step_ends[2] - lw.step_ends[1])
 

@@ -10,7 +10,9 @@ Events, per step of the trace (the prefill, then each decode step):
   of its stream and each input is ready on its device, and holds the stream for its duration;
 * when an op finishes, its result is sent to every other device that consumes it: one transfer
   process per (result, destination), hop by hop along the route, each hop queueing FIFO for its link
-  direction (the link model gives the hop's duration);
+  direction (the link model gives the hop's duration). A result consumed only by a later step is sent
+  when that step is enqueued, except the prefill's KV writes under disaggregated serving with
+  ``kv_transfer: layerwise``: each goes to its rank's decode device as soon as it is written;
 * a step's ops are enqueued together and simulated to completion before the next step is generated
   (every op of a generated decode step descends from the previous step's LM head, so nothing is lost;
   memory stays bounded for any length of generation);
@@ -220,6 +222,11 @@ class Simulator:
         self.serial = serial
         self._serial_capable = serial and all(d.streams == 1 for d in system.devices.values())
         self.serial_steps = 0  #: steps replayed on the serial fast path
+        #: disaggregated serving with layer-wise KV transfer: each prefill KV write is sent to its rank's decode
+        #: device as soon as it is written (the decode step, generated later, finds it sent)
+        lay = system.layout
+        self._push_kv = (system.parallel.kv_transfer == "layerwise" and lay is not None
+                         and lay.prefill != lay.decode)
         #: ``id(op) -> signature number`` of a kept trace (:func:`sim.engine.replay.cached_trace`): ops with
         #: the same number have the same :func:`~sim.devices.base.signature`, hence the same cost on a device
         self.signatures = signatures
@@ -391,7 +398,19 @@ class Simulator:
             e = _Entry(op, cost, en[0], en[1], en[2], dev, stream, tuple(waits), blocking)
             in_step[op.id] = e
             entries.append(e)
+            if self._push_kv and op.kind == "kv_write" and op.phase == "prefill" and op.store_kv_bytes:
+                self._push(e, sysm.layout.device(max(op.rank, 0), "decode"))
         return entries
+
+    def _push(self, e: _Entry, dst: str) -> None:
+        """Send ``e``'s result to ``dst`` as soon as it is produced (a consumer of a later step will wait for it)."""
+        key = (e.op.id, dst)
+        if dst == e.device or key in self.sent or self._shared(e.device, dst):
+            return
+        self.system.route(e.device, dst)  # raises now if the links do not connect them
+        self.sent.add(key)
+        self.pending[e.op.id].append(dst)
+        e.exported = True
 
     def _cost(self, op: Op, inst, dev: str) -> tuple[OpCost, tuple[int, float, float]]:
         """``op``'s cost on device ``dev`` (its model's memo; the runtime's over-budget slow-down) and its
@@ -654,7 +673,7 @@ class Simulator:
         if not self._serial_capable or self.trace is not None or self.env.peek() != float("inf"):
             return False
         for e in entries:
-            if e.coll is not None:
+            if e.coll is not None or e.op.id in self.pending:
                 return False
             for k in e.waits:
                 if type(k) is not int:
