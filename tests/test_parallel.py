@@ -199,3 +199,19 @@ def test_run_json_reports_collectives_communication_and_link_traffic(capsys):
     assert d["network_mode"] == "analytic"
     assert d["links"]["gpu[0]<->switch"]["bytes"] > 0
     assert d["links"]["gpu[0]<->switch"]["energy_J"] > 0
+
+
+def test_a_pipeline_bubble_is_not_communication():
+    """Stage 2 waits for stage 1's compute and then for the activations' transfer: only the transfer (while it is
+    in flight) counts as communication, so the exposed time is the transfers' time, not half the prefill."""
+    s = load_system("hgx-h100-astra", ["parallel.tp=1", "parallel.pp=2"])
+    r = run_system(s, "llama-2-7b", 1, 256, 0, keep_ops=True)
+    second = [o for o in r.ops if o.device == "gpu[1]"]
+    first_start = min(o.start_s for o in second)
+    assert first_start > 0.4 * r.latency_s  # gpu[1] idles while gpu[0] runs the first 16 layers
+    (moved,) = {t.bytes for t in r.transfers}  # one activation tensor, two hops through the switch
+    comm = r.communication["gpu[1]"]
+    # analytic mode: the message is in flight 2 x 936.25 ns + bytes / 400 GB/s
+    assert comm.comm_s == pytest.approx(2 * 936.25e-9 + moved / 400e9, rel=1e-9)
+    assert comm.exposed_s == pytest.approx(comm.comm_s)
+    assert r.communication["gpu[0]"].comm_s == 0

@@ -209,6 +209,9 @@ class Simulator:
         self._adjusted: dict[tuple[str, int, int], OpCost] = {}
         self._keep: list[OpCost] = []
         self._comm_iv: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        #: when this step's transfers and weight fetches started moving (wait keys -> s): a stream that waits
+        #: for one books communication from then on, not while the producer is still computing
+        self._sent_at: dict[object, float] = {}
         self._comp_iv: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self._energy: dict[tuple[str, int], tuple[int, float, float]] = {}
         self._free_routes: dict[tuple[str, str], bool] = {}
@@ -561,6 +564,7 @@ class Simulator:
         for key in waits:
             if key not in self.ready:
                 yield self._wait(key)
+        self._sent_at[("weights", op.id)] = self.env.now
         yield from self.net.transfer(src, dst, op.load_weight_bytes * fraction, f"{op.name}.weights")
         self._mark(("weights", op.id))
 
@@ -575,6 +579,7 @@ class Simulator:
             summ.exposed_s += _minus(c, _union(self._comp_iv.get(dev, [])))
         self._comm_iv.clear()
         self._comp_iv.clear()
+        self._sent_at.clear()
 
     # ------------------------------------------------------------------ network observer
     def hop(self, label: str, span: HopSpan, energy_J: float, collective: bool) -> None:
@@ -830,7 +835,7 @@ class Simulator:
                         tw = env.now
                         yield self._wait(key)
                         if isinstance(key, tuple):  # a transfer, a collective's result, a weight fetch
-                            comm_iv.append((tw, env.now))
+                            comm_iv.append((max(tw, self._sent_at.get(key, tw)), env.now))
             t0 = env.now
             j, t = self._chunk(queue, i, t0)
             self._busy_start(dkey)
@@ -875,6 +880,7 @@ class Simulator:
 
     def _transfer(self, op: Op, src: str, dst: str, phase: str):  # simpy process
         nbytes = output_bytes(op)
+        self._sent_at[(op.id, dst)] = self.env.now
         yield from self.net.transfer(src, dst, nbytes, op.name)
         self._mark((op.id, dst))
 

@@ -14,7 +14,8 @@ returns a :class:`SystemRunResult`. Definitions (SI units):
 * Collectives — per collective kind: calls, time (each call from its last rank's arrival to its end,
   summed), bytes injected into the network and energy; link bytes include collective traffic.
 * Communication per device — ``comm_s``: time the device's streams wait on communication (collectives
-  they take part in, transfers and weight fetches they need); ``exposed_s``: the part of it when none of
+  they take part in, from their own arrival; transfers and weight fetches they need, while those are in
+  flight, not while their producer still computes); ``exposed_s``: the part of it when none of
   the device's streams computes (communication not hidden behind computation).
 * ``runtime_overhead_s`` — serving-framework time added before steps (``runtime:`` of the system).
 """
