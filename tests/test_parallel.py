@@ -215,3 +215,14 @@ def test_a_pipeline_bubble_is_not_communication():
     assert comm.comm_s == pytest.approx(2 * 936.25e-9 + moved / 400e9, rel=1e-9)
     assert comm.exposed_s == pytest.approx(comm.comm_s)
     assert r.communication["gpu[0]"].comm_s == 0
+
+
+def test_a_topology_naming_an_instance_is_a_clear_error(tmp_path, capsys):
+    f = tmp_path / "disc.yaml"
+    f.write_text("kind: system\nname: disc\ndevices:\n  gpu: {preset: h100-sxm, count: 4}\ntopology:\n"
+                 "  - {kind: switch, name: sw, devices: ['gpu[0]', 'gpu[1]'], link: nvlink4}\n"
+                 "default_device: gpu\nparallel: {tp: 4, devices: gpu}\n")
+    assert main(["run", "--hw", str(f), "--model", "gpt2", "--prompt", "8", "--generate", "1", "--no-chart"]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}: topology.0.devices: 'gpu[0]' is not a device entry of the system (gpu)" in err
+    assert "key ''" not in err and "Traceback" not in err

@@ -489,24 +489,25 @@ class SystemConfig(Strict):
 
     @model_validator(mode="after")
     def _links_known(self) -> SystemConfig:
-        for link in self.links:
+        entries = ", ".join(self.devices)
+        for i, link in enumerate(self.links):
             for end in link.between:
                 if end not in self.devices:
-                    raise ValueError(f"link end {end!r} is not a device of the system "
-                                     f"({', '.join(self.devices)})")
+                    raise ValueError(f"links.{i}.between: {end!r} is not a device entry of the system ({entries})")
         for i, topo in enumerate(self.topology):
-            for end in [*topo.devices, *([topo.attach] if topo.attach else [])]:
-                if end not in self.devices:
-                    raise ValueError(f"topology {i}: device {end!r} is not a device of the system "
-                                     f"({', '.join(self.devices)})")
+            for key, ends in (("devices", topo.devices), ("attach", [topo.attach] if topo.attach else [])):
+                for end in ends:
+                    if end not in self.devices:
+                        raise ValueError(f"topology.{i}.{key}: {end!r} is not a device entry of the system "
+                                         f"({entries}); a topology joins every instance of the entries it names")
         refs = [("parallel.devices", self.parallel.devices), ("experts.home", self.experts.home)]
         if self.serving is not None:
             refs += [("serving.prefill", self.serving.prefill), ("serving.decode", self.serving.decode)]
         for key, ref in refs:
             if ref is not None and ref not in self.devices:
-                raise ValueError(f"{key} {ref!r} is not a device of the system ({', '.join(self.devices)})")
+                raise ValueError(f"{key}: {ref!r} is not a device entry of the system ({entries})")
         if self.default_device and self.default_device not in self.devices:
-            raise ValueError(f"default_device {self.default_device!r} is not a device of the system")
+            raise ValueError(f"default_device: {self.default_device!r} is not a device entry of the system ({entries})")
         for name in self.devices:
             if not name or any(c in name for c in "[]. "):
                 raise ValueError(f"device name {name!r} may not be empty or contain '[', ']', '.' or spaces")
