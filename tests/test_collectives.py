@@ -136,6 +136,22 @@ def test_hierarchical_collectives_across_two_nodes():
     assert a2a.time_s < direct.time_s
 
 
+def test_both_modes_count_the_same_bytes_for_a_hierarchical_uneven_all_to_all():
+    """Injected bytes are a property of the schedule (each stage's sends), not of the network mode."""
+    system = load_system("dgx-h100-2node")
+    group = devs(16)
+    m = [[0.0 if i == j else 1e5 * (1 + (i * 7 + j * 3) % 5) for j in range(16)] for i in range(16)]
+    got = {mode: collective_time(system.topology, "all_to_all", group, 0.0,
+                                 system.network.model_copy(update={"mode": mode}), m)
+           for mode in ("analytic", "contention")}
+    payload = sum(sum(row) for row in m)
+    sends = C.schedule("all_to_all", "hierarchical", list(range(16)), 0.0, m, [list(range(8)), list(range(8, 16))])
+    assert got["analytic"].algorithm == "hierarchical"
+    assert got["analytic"].bytes == pytest.approx(sum(s.bytes for s in sends), rel=1e-12)
+    assert got["contention"].bytes == pytest.approx(got["analytic"].bytes, rel=1e-12)
+    assert got["analytic"].bytes > payload  # data for the other node crosses NVLink first, then InfiniBand
+
+
 def test_uneven_all_to_all_is_bounded_by_the_busiest_rank(hgx):
     m = [[0.0] * P for _ in range(P)]
     for i in range(P):

@@ -312,10 +312,14 @@ class Network:
 
 
 def _injected(kind: str, plan: _Plan, p: int, n: float, matrix: Sequence[Sequence[float]] | None) -> list[float]:
+    """Bytes each send of the collective puts on the network (a hierarchical algorithm's stages each count, as the
+    contention mode's schedule counts them), B."""
+    if plan.algorithm == "hierarchical":
+        scale = 1.0 if matrix is not None else n
+        return [s.bytes * scale for s in coll.schedule(kind, plan.algorithm, list(range(p)), 1.0, matrix, plan.groups)]
     if matrix is not None:
         return [sum(matrix[i][j] for j in range(p) if j != i) for i in range(p)]
-    return [s.bytes * n for s in coll.schedule(kind, plan.algorithm, list(range(p)), 1.0, None, plan.groups)] \
-        if plan.algorithm == "hierarchical" else [coll.volume_per_rank(kind, plan.algorithm, n, p)] * p
+    return [coll.volume_per_rank(kind, plan.algorithm, n, p)] * p
 
 
 def _hier_matrix(matrix: Sequence[Sequence[float]], groups: list[list[int]], a1: float, b1: float,
