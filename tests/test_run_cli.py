@@ -142,3 +142,16 @@ def test_a_cpu_alone_runs_a_model(capsys):
     d = run_json(capsys, "--hw", "xeon-gold-6154", "--model", "gpt2", "--prompt", "8", "--generate", "1")
     dev = d["devices"]["xeon-gold-6154"]
     assert dev["type"] == "cpu" and dev["ops"] > 0 and d["breakdown"]["ddr4"] > 0
+
+
+def test_identical_instances_print_as_one_row():
+    from sim.cli.output import collapse_instances
+
+    rows = [["gpu[0]", "gpu", 10, "gpu[0]->sw 5.0%"], ["gpu[1]", "gpu", 10, "gpu[1]->sw 5.0%"],
+            ["gpu[2]", "gpu", 11, "gpu[2]->sw 5.0%"], ["gpu[3]", "gpu", 10, "gpu[3]->sw 5.0%"],
+            ["host", "cpu", 3, "-"]]
+    assert collapse_instances(rows) == [["gpu[0,1,3]", "gpu", 10, "gpu[0,1,3]->sw 5.0%"],
+                                        ["gpu[2]", "gpu", 11, "gpu[2]->sw 5.0%"], ["host", "cpu", 3, "-"]]
+    two = [["a[0]<->b[1]", 1], ["a[1]<->b[2]", 1]]  # two instances named in one row: never merged
+    assert collapse_instances(two) == two
+    assert collapse_instances([["gpu[4]", 1], ["gpu[5]", 1], ["gpu[6]", 1]]) == [["gpu[4-6]", 1]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 
@@ -38,3 +39,34 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
     for r in cells:
         print(fmt(r))
     print()
+
+
+_INSTANCE = re.compile(r"\[(\d+)\]")
+
+
+def collapse_instances(rows: Sequence[Sequence[object]]) -> list[list[object]]:
+    """Merge rows that differ only in a device instance's index (``gpu[3]``) into one row naming the range
+    (``gpu[0-7]``), so an 8-GPU board prints one line per kind of figure. Rows keep their first order."""
+    groups: dict[tuple[str, ...], list[tuple[int, list[object]]]] = {}
+    order: list[tuple[str, ...]] = []
+    for row in rows:
+        cells = [str(c) for c in row]
+        idx = {int(m) for c in cells for m in _INSTANCE.findall(c)}
+        key = tuple(_INSTANCE.sub("[*]", c) for c in cells)
+        if len(idx) != 1:  # no instance, or several: keep the row as it is
+            key = (*key, f"#{len(order)}")
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append((min(idx) if idx else -1, list(row)))
+    out = []
+    for key in order:
+        members = groups[key]
+        first = members[0][1]
+        if len(members) == 1:
+            out.append(first)
+            continue
+        ids = sorted(i for i, _ in members)
+        span = f"[{ids[0]}-{ids[-1]}]" if ids == list(range(ids[0], ids[-1] + 1)) else f"[{','.join(map(str, ids))}]"
+        out.append([_INSTANCE.sub(span, c) if isinstance(c, str) else c for c in first])
+    return out

@@ -14,7 +14,7 @@ from sim.cli.common import (
     subparser,
     workload_dtypes,
 )
-from sim.cli.output import print_table
+from sim.cli.output import collapse_instances, print_table
 from sim.cli.progress import progress_bar
 
 DEFAULT_HW = "a100-80gb"
@@ -304,7 +304,7 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
     print_table(
         "devices",
         ["device", "type", "ops", "busy (ms)", "utilisation", "energy (J)"],
-        [
+        collapse_instances([
             [
                 n,
                 d.type,
@@ -314,7 +314,7 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
                 f"{sum(d.energy_J.values()):.4g}",
             ]
             for n, d in result.devices.items()
-        ],
+        ]),
         align_right=(2, 3, 4, 5),
     )
     if result.links:
@@ -328,7 +328,7 @@ def _print(result, args: argparse.Namespace, conv: str, charts: list[str]) -> No
             rows.append([n, ln.transfers, f"{ln.bytes / 1e6:.4g}", busy, f"{ln.energy_J:.4g}"])
         title = "links" + (f" ({idle} idle links not shown)" if idle else "")
         print_table(
-            title, ["link", "p2p transfers", "MB (all traffic)", "utilisation", "energy (J)"], rows,
+            title, ["link", "p2p transfers", "MB (all traffic)", "utilisation", "energy (J)"], collapse_instances(rows),
             align_right=(1, 2, 4),
         )
     if result.collectives:
