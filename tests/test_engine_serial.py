@@ -33,6 +33,7 @@ def _text(result) -> str:
         ("pim-gpt", ()),  # two devices, free links: every step on the fast path
         ("pim-gpt", ("pim.channels=16", "asic.clock=2GHz")),
         ("a100-80gb", ()),  # one device
+        ("dgx-a100", ()),  # an unsplit trace on one of 8 GPUs, with the runtime's host time between steps
     ],
 )
 def test_serial_fast_path_equals_the_event_engine(hw, overrides):
@@ -44,10 +45,23 @@ def test_serial_fast_path_equals_the_event_engine(hw, overrides):
     assert {d: s.busy_s for d, s in fast.devices.items()} == {d: s.busy_s for d, s in ev.devices.items()}
 
 
-def test_serial_fast_path_is_not_taken_with_transfers_or_several_streams():
-    # a dgx system moves activations over non-free links (transfers): the event engine must run it
-    sim, r = _run("dgx-a100", "gpt2", 8, 2, serial=True, overrides=("parallel.tp=2",))
+def test_serial_fast_path_is_not_taken_with_collectives_fetches_or_several_streams(tmp_path):
+    # tensor parallelism: every step has all-reduces between the GPUs, which the event engine must run
+    sysm = load_system("dgx-a100", ["parallel.tp=2"])
+    sim = Simulator(sysm, get_conventions("default"), serial=True)
+    r = sim.run(generate_trace("gpt2", 1, 8, 2, parallel=sysm.parallel), batch=1, prompt=8, generate=2)
     assert sim.serial_steps == 0 and r.latency_s > 0
+    # offloaded experts: their weights are fetched over PCIe (a transfer the expert op waits for)
+    f = tmp_path / "offload.yaml"
+    f.write_text("kind: system\nname: offload\ndevices:\n  gpu: {preset: rtx-a6000}\n  cpu: {preset: xeon-gold-5220r}\n"
+                 "links:\n  - {between: [gpu, cpu], preset: pcie3-x16}\ndefault_device: gpu\n"
+                 "experts: {home: cpu, offload: 0.5, execute: fetch}\n")
+    sysm = load_system(str(f))
+    spec = load_model("qwen1.5-moe-a2.7b")
+    sysm.policy.num_experts = spec.num_experts  # as run_system sets it
+    sim = Simulator(sysm, get_conventions("default"), serial=True, keep_ops=True)
+    r = sim.run(generate_trace(spec, 1, 8, 1, routing="uniform-sampled"), batch=1, prompt=8, generate=1)
+    assert sim.serial_steps == 0 and any(t.producer.endswith(".weights") for t in r.transfers)
     sysm = load_system("pim-gpt")
     sysm.devices["asic"].streams = 2
     assert Simulator(sysm, get_conventions("default"))._serial_capable is False

@@ -279,7 +279,7 @@ class Simulator:
             if self._phase == "prefill":
                 overhead += rt.prefill_overhead
             if overhead > 0:
-                self.env.run(until=self.env.now + overhead)
+                self._advance(self.env.now + overhead)
                 self.acc.runtime_overhead_s += overhead
             if self._serial_ok(entries):
                 self._simulate_serial(entries)
@@ -727,7 +727,18 @@ class Simulator:
             pos[qk] = j
             if end > end_all:
                 end_all = end
-        env._now = end_all  # the clock where the event engine's step ends (its last event)
+        self._advance(end_all)  # the clock where the event engine's step ends (its last event)
+
+    def _advance(self, t: float) -> None:
+        """Move the clock to ``t`` (s) between steps, when no event is pending. simpy's ``run(until=t)`` would
+        leave its stop event queued, which rules out the serial fast path for the next step; setting the clock
+        is what processing that event would do."""
+        if t <= self.env.now:
+            return
+        if self.env.peek() != float("inf"):
+            self.env.run(until=t)
+            return
+        self.env._now = t
 
     @staticmethod
     def _chunk(queue: list[_Entry], i: int, t0: float) -> tuple[int, float]:
