@@ -365,8 +365,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                                 elif row_ok and cand < 0:
                                     ok = sched == 1 or o < 0
                                     if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
-                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP)
-                                        ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP);
+                                        # with this request the only one queued for the bank, there is none
+                                        ok = (bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                              or bw[B_QCOUNT * UNB + ubk + nb] == 1)
                                         if not ok:
                                             ok = True
                                             for j2 in range(alo, alo + lim):
@@ -386,8 +388,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             src_w = wmode
                             tr = snb[pos] >> RSH
                             tbk = snb[pos] - tr * NBK
-                        else:
-                            # none ready: refine the smallest bound of the late slots until it is exact
+                        elif not issued:
+                            # none ready: refine the smallest bound of the late slots until it is exact (the
+                            # wake-up; after a command this tick the unit wakes next cycle anyway)
                             while True:
                                 kk = -1
                                 lbk = INF
