@@ -81,13 +81,14 @@ _STALE = -INF
 def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: int) -> tuple[np.ndarray, ...]:
     """Kernel work arrays (allocated here: the kernel allocates nothing): ``tq`` transaction queues
     (read queue then write buffer per unit), ``cq`` bank command queues, per bank queue ``qsz`` its
-    size and ``qlb`` a lower bound of the cycle it can next yield a command (cycles; ``INF`` while it
-    is empty), ``us`` per-unit scalars, ``refq`` refresh rings, ``keys`` per address (pending-read
-    count, head, tail, pending write), ``rnext`` merged-read chains."""
+    size, ``qlb`` a lower bound of the cycle it can next yield a command (cycles; ``INF`` while it
+    is empty) and ``qhit`` how many of its entries hit the bank's open row, ``us`` per-unit scalars,
+    ``refq`` refresh rings, ``keys`` per address (pending-read count, head, tail, pending write),
+    ``rnext`` merged-read chains."""
     keys = np.zeros((max(1, n_keys), 4), dtype=np.int64)
     keys[:, 1:3] = -1
     return (np.zeros(U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
-            np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64),
+            np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64), np.zeros(U * NQ, dtype=np.int64),
             np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
             np.full(max(1, n), -1, dtype=np.int64))
 
@@ -97,8 +98,8 @@ K_CNT, K_HEAD, K_TAIL, K_PWR = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb, us, refq, keys, rnext,
-        dev, gm, rd, bk, rk, pr, lg, lg_n):
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb, qhit, us, refq, keys,
+        rnext, dev, gm, rd, bk, rk, pr, lg, lg_n):
     """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns
     ``(merged, writes_undrained, forwarded)``."""
     n = arr.shape[0]
@@ -223,8 +224,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if c >= 0:
                         nb = r * NBK + b if b >= 0 else none
                         issue(dev, u, r, nb, none, c, clk)
-                        if b >= 0 and qsz[ubk + nb] > 0:
-                            qlb[ubk + nb] = _STALE      # its bank closed: the queue's bound is void
+                        if b >= 0:
+                            qhit[ubk + nb] = 0
+                            if qsz[ubk + nb] > 0:
+                                qlb[ubk + nb] = _STALE  # its bank closed: the queue's bound is void
                         if log_on:
                             log_cmd(lg, lg_n, clk, c, u, r, b, none, none)
                         if c == REFAB:
@@ -273,47 +276,52 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                                     qn = t
                                 else:
                                     t_pre = ready_at(rd, ub, b2, PRE, BSH, RSH, OG, ORK)
-                                    t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
-                                    t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
-                                    e0 = g * CQ
-                                    for j2 in range(nq):
-                                        q = cq[e0 + j2]
-                                        rw = row[q]
-                                        iw = isw[q]
-                                        if rw != o:
-                                            if t_pre > clk:
-                                                qn = min(qn, t_pre)
-                                                continue
-                                            if j2 != 0:
-                                                continue
-                                            # a PRE only if no queued entry hits the row or it served 4
-                                            hits = False
-                                            for j3 in range(nq):
-                                                if row[cq[e0 + j3]] == o:
-                                                    hits = True
-                                                    break
-                                            if hits and bk[(ubk + b2) * BKW + COL_HITS] < 4:
-                                                continue
-                                            qi, j, c = b2, j2, PRE
-                                            break
-                                        t = t_wr if iw else t_rd
-                                        if t > clk:
-                                            qn = min(qn, t)
-                                            continue
-                                        if iw:
-                                            # a WR waits for an older RD of the same address
-                                            dep = False
-                                            for j3 in range(j2):
-                                                q2 = cq[e0 + j3]
-                                                if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
-                                                    dep = True
-                                                    break
-                                            if dep:
-                                                continue
-                                            qi, j, c = b2, j2, (WRA if close else WR)
-                                        else:
-                                            qi, j, c = b2, j2, (RDA if close else RD)
-                                        break
+                                    nh = qhit[g]
+                                    if nh == 0:
+                                        # every entry misses the open row: the first one may precharge it
+                                        if t_pre <= clk:
+                                            qi, j, c = b2, 0, PRE
+                                        qn = t_pre
+                                    else:
+                                        t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
+                                        t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
+                                        e0 = g * CQ
+                                        seen = 0
+                                        for j2 in range(nq):
+                                            q = cq[e0 + j2]
+                                            rw = row[q]
+                                            if rw != o:
+                                                if t_pre > clk:
+                                                    qn = min(qn, t_pre)
+                                                    continue
+                                                # a PRE (first entry only) needs the row to have served 4 column
+                                                # commands: nh entries hit it
+                                                if j2 != 0 or bk[(ubk + b2) * BKW + COL_HITS] < 4:
+                                                    continue
+                                                qi, j, c = b2, j2, PRE
+                                                break
+                                            seen += 1
+                                            iw = isw[q]
+                                            t = t_wr if iw else t_rd
+                                            ok = t <= clk
+                                            if not ok:
+                                                qn = min(qn, t)
+                                            elif iw:
+                                                # a WR waits for an older RD of the same address
+                                                for j3 in range(j2):
+                                                    q2 = cq[e0 + j3]
+                                                    if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
+                                                        ok = False
+                                                        break
+                                            if ok:
+                                                qi, j, c = b2, j2, ((WRA if close else WR) if iw else
+                                                                    (RDA if close else RD))
+                                                break
+                                            if seen == nh:
+                                                # only misses follow: each bounded by the PRE (when it is late)
+                                                if j2 + 1 < nq and t_pre > clk:
+                                                    qn = min(qn, t_pre)
+                                                break
                                 if c < 0:
                                     qlb[g] = qn
                     if c < 0:
@@ -353,11 +361,17 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                             cq[i] = cq[i + 1]
                         qsz[g] = nq - 1
                         qlb[g] = _STALE if nq > 1 else INF
+                        qhit[g] = qhit[g] - 1 if c == RD or c == WR else 0
                         us[v + US_CQT] -= 1
                         us[v + US_RBLK] = 0           # a bank queue has room again
                         us[v + US_WBLK] = 0
                     else:
                         qlb[g] = _STALE               # ACT / PRE: the bank changed, the bound is void
+                        nh = 0
+                        if c == ACT:
+                            for i in range(g * CQ, g * CQ + qsz[g]):
+                                nh += row[cq[i]] == rw
+                        qhit[g] = nh
                     if first < 0:
                         first = c
                         first_rw = is_rw
@@ -386,6 +400,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         cq[g * CQ + nq] = q
                         qsz[g] = nq + 1
                         qlb[g] = _STALE
+                        qhit[g] += bk[g * BKW + OPEN_ROW] == row[q]
                         for i2 in range(t0 + i, t0 + cnt - 1):
                             tq[i2] = tq[i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
