@@ -59,6 +59,7 @@ from sim.dram.kernels.common import (
     NC,
     OPEN_ROW,
     RKW,
+    earliest_ready,
     issue,
     log_cmd,
     ready_at,
@@ -406,32 +407,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                             tr = snb[pos] >> RSH
                             tbk = snb[pos] - tr * NBK
                         elif not issued:
-                            # none ready: refine the smallest bound of the late slots until it is exact (the
-                            # wake-up; after a command this tick the unit wakes next cycle anyway)
-                            while True:
-                                kk = -1
-                                lbk = INF
-                                for j in range(alo, alo + lim):
-                                    y = slb[uintp(j)]
-                                    if clk < y < lbk:
-                                        nb = snb[j]
-                                        r = nb >> RSH
-                                        if refblk and (rw[R_PEND * UR + u * R + r] != 0
-                                                       or rw[R_PB * UR + u * R + r] == nb - r * NBK):
-                                            continue
-                                        kk = j
-                                        lbk = y
-                                if kk < 0:
-                                    break
-                                q = sid[kk]
-                                nb = snb[kk]
-                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
-                                c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
-                                t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
-                                if t == lbk:
-                                    m = min(m, t)
-                                    break
-                                slb[kk] = t
+                            # none ready: the earliest ready cycle of the late slots is the wake-up (after a
+                            # command this tick the unit wakes next cycle anyway)
+                            m = min(m, earliest_ready(slb, snb, sid, row, isw, bk, rd, alo, alo + lim, clk, ubk, ub,
+                                                      BSH, RSH, OG, ORK, refblk, rw, R_PEND * UR + u * R,
+                                                      R_PB * UR + u * R, NBK))
                     # 4. timeout policy: close idle banks
                     if cmd < 0 and policy == 2 and want != 2:
                         for nb in range(NBT):
