@@ -449,6 +449,16 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                         # the bank changed (open row): void the bounds of its queued requests, in both queues
                         _void(slb, snb, base, base + us[v + US_RN], nbi, 0)
                         _void(slb, snb, base + qr, base + qr + us[v + US_WN], nbi, 0)
+                        if cmd == ACT:
+                            # the active queue's other requests to closed banks of the rank need an ACT too: none
+                            # before the rank allows the next one
+                            la = rd[(ub + ORK + tr) * NC + ACT]
+                            alo = base + (qr if wmode else 0)
+                            for j in range(alo, alo + us[v + (US_WN if wmode else US_RN)]):
+                                x = uintp(j)
+                                nb = snb[x]
+                                up = ((nb >> RSH) == tr) & (bk[uintp((ubk + nb) * BKW + OPEN_ROW)] < 0)
+                                slb[x] = max(slb[x], la) if up else slb[x]
                     elif cmd == PREA:
                         _void(slb, snb, base, base + us[v + US_RN], tr, RSH)
                         _void(slb, snb, base + qr, base + qr + us[v + US_WN], tr, RSH)
@@ -524,7 +534,22 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                     if used_row and used_col:
                         break
                 if issued:
-                    us[v + US_WAKE] = clk + 1
+                    w = clk + 1
+                    if skip and not used_col and sched == 0 and policy != 2:
+                        # row commands only: the queues and so the write mode are unchanged, and without a
+                        # refresh pending nothing issues before the bounds (a bound due next cycle gives clk + 1)
+                        lw = INF
+                        for r in range(R):
+                            i = u * R + r
+                            lw = min(lw, rw[R_DUE * UR + i], -INF if rw[R_PEND * UR + i] != 0 or
+                                     rw[R_PB * UR + i] >= 0 else INF)
+                        if us[v + US_ON] > 0:
+                            lw = min(lw, us[v + US_OMIN])
+                        alo = base + (qr if wmode else 0)
+                        for j in range(alo, alo + us[v + (US_WN if wmode else US_RN)]):
+                            lw = min(lw, slb[uintp(j)])
+                        w = max(w, lw)
+                    us[v + US_WAKE] = w
                 else:
                     # the other queue cannot issue before a size change, which wakes the unit
                     for r in range(R):
