@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uintp
 
-from sim.dram.commands import ACT, N_COMMANDS, N_DRAM_COMMANDS, PRE, PREA, RDA, REFAB, REFPB, WRA
+from sim.dram.commands import ACT, N_COMMANDS, N_DRAM_COMMANDS, PRE, PREA, RD, RDA, REFAB, REFPB, WRA
 
 NC = N_DRAM_COMMANDS
 WMAX = 32
@@ -129,6 +129,44 @@ def ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK):
     """Earliest cycle bank ``nb`` of the unit whose first ``rd`` row is ``ub`` may receive command ``c``."""
     return max(rd[uintp((ub + nb) * NC + c)], rd[uintp((ub + OG + (nb >> BSH)) * NC + c)],
                rd[uintp((ub + ORK + (nb >> RSH)) * NC + c)])
+
+
+@njit(cache=True, inline='always')
+def earliest_ready(slb, snb, sid, row, isw, bk, rd, lo, hi, clk, ubk, ub, BSH, RSH, OG, ORK, refblk, rw, pend, pb,
+                   NBK):
+    """Earliest cycle after ``clk`` at which a queued request of slots ``lo..hi-1`` can issue (``INF``: none).
+
+    ``slb[j]`` is a lower bound of slot ``j``'s ready cycle, request ``sid[j]`` to bank ``snb[j]`` of the
+    unit whose first ``bk`` bank is ``ubk`` and first ``rd`` row ``ub``; every bound above ``clk`` must
+    be current (its bank unchanged since it was computed) and no slot ready at ``clk``. The smallest
+    late bound is made exact (the request's command from its bank's state) until it stays the same:
+    then it is the earliest ready cycle, since bounds never exceed the cycles they bound. With
+    ``refblk``, slots of a rank with an all-bank refresh pending (``rw[pend + rank] != 0``) or of the
+    bank a per-bank refresh waits for (``rw[pb + rank]``) are left out.
+    """
+    while True:
+        k = -1
+        lbk = INF
+        for j in range(lo, hi):
+            y = slb[uintp(j)]
+            if clk < y < lbk:
+                if refblk:
+                    nb = snb[j]
+                    r = nb >> RSH
+                    if rw[pend + r] != 0 or rw[pb + r] == nb - r * NBK:
+                        continue
+                k = j
+                lbk = y
+        if k < 0:
+            return INF
+        q = sid[k]
+        nb = snb[k]
+        o = bk[(ubk + nb) * BKW + OPEN_ROW]
+        c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
+        t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+        if t == lbk:
+            return t
+        slb[k] = t
 
 
 @njit(cache=True, inline='always')

@@ -23,14 +23,15 @@ Per scheduling unit ((pseudo-)channel):
   (RD/WR/RDA/WRA) per cycle on the separate row and column command buses;
 * a read returns ``RL + tBL`` after its RD; a write completes at its WR.
 
-Data layout (speed): the queues are runs of slots in age order holding a request id, its bank, a
-lower bound of the cycle its next command becomes legal and the version of its bank that bound was
-computed under (:data:`~sim.dram.kernels.common.BK_VER`). The command a request needs depends only
-on its bank's state and next-allowed cycles only grow, so a slot whose bound lies in the future and
-whose bank did not change is skipped without looking at the timing state; the scan stops at the
-oldest ready row hit, and the earliest ready cycle (the wake-up) is found by refining the smallest
-bound until it is exact. A row owner's column-command cycle is computed at its ACT and kept as a
-bound, with the smallest one per unit (``US_OMIN``): the owner scan is skipped while it lies ahead,
+Data layout (speed): the queues are runs of slots in age order holding a request id, its bank and
+a lower bound of the cycle its next command becomes legal. The command a request needs depends only
+on its bank's state and next-allowed cycles only grow, so the bound holds until the bank changes
+(ACT, PRE, PREA, RDA, WRA), which voids the bounds of that bank's slots; a slot whose bound lies in
+the future is skipped without looking at the timing state (a branch-free compare per slot); the
+scan stops at the oldest ready row hit, and the earliest ready cycle (the wake-up) is found by
+refining the smallest bound until it is exact. A row owner's column-command cycle is computed at its
+ACT and kept as a bound, with the smallest one per unit (``US_OMIN``, raised after an owner's
+command to its rank's next-allowed column cycle): the owner scan is skipped while it lies ahead,
 and the owner's queue slot is not visited by the queue scan.
 """
 
@@ -42,7 +43,6 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.dram.commands import ACT, PRE, PREA, RD, RDA, REFAB, REFPB, WR, WRA
 from sim.dram.kernels.common import (
-    BK_VER,
     BKW,
     COL_HITS,
     G_BSH,
@@ -59,6 +59,7 @@ from sim.dram.kernels.common import (
     NC,
     OPEN_ROW,
     RKW,
+    earliest_ready,
     issue,
     log_cmd,
     ready_at,
@@ -84,8 +85,8 @@ R_DUE, R_PEND, R_PB, R_PBNEXT = range(4)
 
 
 def workspace(n_keys: int, U: int, R: int, NBT: int, qr: int, qw: int) -> tuple[np.ndarray, ...]:
-    """Kernel work arrays ``(sid, snb, slb, sver, us, bw, rw, wkey)`` (allocated here: the kernel
-    allocates nothing). The four slot arrays hold ``qr + qw`` slots per unit."""
+    """Kernel work arrays ``(sid, snb, slb, us, bw, rw, wkey)`` (allocated here: the kernel allocates
+    nothing). The three slot arrays hold ``qr + qw`` slots per unit."""
     qs = U * (qr + qw)
     bw = np.zeros((8, U * NBT), dtype=np.int64)
     bw[B_OWNER] = -1
@@ -93,12 +94,20 @@ def workspace(n_keys: int, U: int, R: int, NBT: int, qr: int, qw: int) -> tuple[
     rw[R_DUE] = INF
     rw[R_PB] = -1
     return (np.zeros(qs, dtype=np.int64), np.zeros(qs, dtype=np.int64), np.zeros(qs, dtype=np.int64),
-            np.zeros(qs, dtype=np.int64), np.zeros(U * NUS, dtype=np.int64), bw.ravel(), rw.ravel(),
+            np.zeros(U * NUS, dtype=np.int64), bw.ravel(), rw.ravel(),
             np.zeros(max(1, n_keys), dtype=np.int64))
 
 
+@njit(cache=True, inline='always')
+def _void(slb, snb, lo, hi, key, sh):
+    """Void (set to ``-INF``) the bounds of the slots ``lo..hi-1`` whose bank ``>> sh`` equals ``key``."""
+    for j in range(lo, hi):
+        x = uintp(j)
+        slb[x] = -INF if (snb[x] >> sh) == key else slb[x]
+
+
 @njit(cache=True)
-def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, sver, us, bw, rw, wkey,
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, us, bw, rw, wkey,
         dev, gm, rd, bk, rk, pr, lg, lg_n):
     """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns ``(merged, forwarded)``."""
     n = arr.shape[0]
@@ -237,6 +246,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                     tr = -1
                     tbk = -1
                     pos = -1
+                    o_fix = False                       # an owner issues: US_OMIN raised after its command
+                    o_min = INF
+                    o_rd = False
+                    o_wr = False
                     # 1. refresh commands (row class)
                     if want != 2:
                         for r in range(R):
@@ -265,14 +278,17 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         best_nb = -1
                         omin = INF                      # smallest bound of the owners that are not ready
                         n_ready = 0
+                        n_w = 0
                         for k in range(on if not refblk else 0):
                             # no refresh block: every owner's cycle made exact, branch-free (a later but still
                             # exact wake-up); the oldest ready owner wins
                             nb = bw[uintp(B_OLIST * UNB + ubk + k)]
-                            t = ready_at(rd, ub, nb, RD + bw[uintp(B_OWNER_W * UNB + ubk + nb)], BSH, RSH, OG, ORK)
+                            ow = bw[uintp(B_OWNER_W * UNB + ubk + nb)]
+                            t = ready_at(rd, ub, nb, RD + ow, BSH, RSH, OG, ORK)
                             bw[uintp(B_OWNER_LB * UNB + ubk + nb)] = t
                             late = t > clk
                             n_ready += not late
+                            n_w += ow != 0
                             tl = t if late else INF
                             m = min(m, tl)
                             omin = min(omin, tl)
@@ -304,7 +320,12 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                                     best_st = bw[B_OWNER_ST * UNB + ubk + nb]
                                     best_nb = nb
                         # the oldest ready owner issues now and leaves; any other ready one forces a scan next tick
+                        # unless the command raised every rank's next-allowed column cycle past it (below)
                         us[v + US_OMIN] = omin if n_ready <= 1 else -INF
+                        o_fix = best_nb >= 0
+                        o_min = us[v + US_OMIN]
+                        o_rd = refblk or n_w < on       # which column commands the owners need (n_w: writes,
+                        o_wr = refblk or n_w > 0        # counted where no refresh blocks)
                         if best_nb >= 0:
                             src_w = bw[B_OWNER_W * UNB + ubk + best_nb]
                             lo_q = base + (qr if src_w else 0)
@@ -325,8 +346,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         row_ok = want != 2
                         cand = -1
                         cand_c = -1
-                        # branch-free pass over up to 64 slots: a bit for every slot whose bound is due or
-                        # whose bank changed (only those can be ready); then those bits in age order
+                        # branch-free pass over up to 64 slots: a bit for every slot whose bound is due (a
+                        # change of its bank voided it: only those can be ready); then those bits in age order
                         stop = False
                         for j0 in range(alo, alo + lim, 64):
                             if stop:
@@ -335,8 +356,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             bits = np.int64(0)
                             for j in range(j0, j1):
                                 x = uintp(j)
-                                stale = (slb[x] <= clk) | (sver[x] != bk[uintp((ubk + snb[x]) * BKW + BK_VER)])
-                                bits |= np.int64(stale) << np.int64(j - j0)
+                                bits |= np.int64(slb[x] <= clk) << np.int64(j - j0)
                             while bits != 0:
                                 j = j0 + trailing_zeros(bits)
                                 bits &= bits - 1
@@ -346,14 +366,12 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                                     r = nb >> RSH
                                     if rw[R_PEND * UR + u * R + r] != 0 or rw[R_PB * UR + u * R + r] == nb - r * NBK:
                                         continue
-                                ver = bk[uintp((ubk + nb) * BKW + BK_VER)]
                                 q = sid[x]
                                 o = bk[(ubk + nb) * BKW + OPEN_ROW]
                                 hit = o == row[q]
                                 c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
                                 t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
                                 slb[x] = t
-                                sver[x] = ver
                                 if t > clk:
                                     continue
                                 if hit:
@@ -365,8 +383,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                                 elif row_ok and cand < 0:
                                     ok = sched == 1 or o < 0
                                     if not ok and bw[B_OWNER * UNB + ubk + nb] < 0:
-                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP)
-                                        ok = bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                        # a PRE must not close a row with queued hits (unless it served HIT_CAP);
+                                        # with this request the only one queued for the bank, there is none
+                                        ok = (bk[(ubk + nb) * BKW + COL_HITS] >= HIT_CAP
+                                              or bw[B_QCOUNT * UNB + ubk + nb] == 1)
                                         if not ok:
                                             ok = True
                                             for j2 in range(alo, alo + lim):
@@ -386,32 +406,12 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             src_w = wmode
                             tr = snb[pos] >> RSH
                             tbk = snb[pos] - tr * NBK
-                        else:
-                            # none ready: refine the smallest bound of the late slots until it is exact
-                            while True:
-                                kk = -1
-                                lbk = INF
-                                for j in range(alo, alo + lim):
-                                    y = slb[uintp(j)]
-                                    if clk < y < lbk:
-                                        nb = snb[j]
-                                        r = nb >> RSH
-                                        if refblk and (rw[R_PEND * UR + u * R + r] != 0
-                                                       or rw[R_PB * UR + u * R + r] == nb - r * NBK):
-                                            continue
-                                        kk = j
-                                        lbk = y
-                                if kk < 0:
-                                    break
-                                q = sid[kk]
-                                nb = snb[kk]
-                                o = bk[(ubk + nb) * BKW + OPEN_ROW]
-                                c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
-                                t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
-                                if t == lbk:
-                                    m = min(m, t)
-                                    break
-                                slb[kk] = t
+                        elif not issued:
+                            # none ready: the earliest ready cycle of the late slots is the wake-up (after a
+                            # command this tick the unit wakes next cycle anyway)
+                            m = min(m, earliest_ready(slb, snb, sid, row, isw, bk, rd, alo, alo + lim, clk, ubk, ub,
+                                                      BSH, RSH, OG, ORK, refblk, rw, R_PEND * UR + u * R,
+                                                      R_PB * UR + u * R, NBK))
                     # 4. timeout policy: close idle banks
                     if cmd < 0 and policy == 2 and want != 2:
                         for nb in range(NBT):
@@ -445,6 +445,31 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                     if cmd == PREA or cmd == REFAB:
                         tbk = -1
                     issue(dev, u, tr, nbi if tbk >= 0 else none, rw_, cmd, clk)
+                    if cmd == ACT or cmd == PRE or cmd == RDA or cmd == WRA:
+                        # the bank changed (open row): void the bounds of its queued requests, in both queues
+                        _void(slb, snb, base, base + us[v + US_RN], nbi, 0)
+                        _void(slb, snb, base + qr, base + qr + us[v + US_WN], nbi, 0)
+                        if cmd == ACT:
+                            # the active queue's other requests to closed banks of the rank need an ACT too: none
+                            # before the rank allows the next one
+                            la = rd[(ub + ORK + tr) * NC + ACT]
+                            alo = base + (qr if wmode else 0)
+                            for j in range(alo, alo + us[v + (US_WN if wmode else US_RN)]):
+                                x = uintp(j)
+                                nb = snb[x]
+                                up = ((nb >> RSH) == tr) & (bk[uintp((ubk + nb) * BKW + OPEN_ROW)] < 0)
+                                slb[x] = max(slb[x], la) if up else slb[x]
+                    elif cmd == PREA:
+                        _void(slb, snb, base, base + us[v + US_RN], tr, RSH)
+                        _void(slb, snb, base + qr, base + qr + us[v + US_WN], tr, RSH)
+                    if o_fix:
+                        # every other owner's column command also waits for its rank's next-allowed cycle of that
+                        # command, which only grows: the earliest of those bounds them all
+                        lr = INF
+                        for r in range(R):
+                            x = (ub + ORK + r) * NC
+                            lr = min(lr, rd[x + RD] if o_rd else INF, rd[x + WR] if o_wr else INF)
+                        us[v + US_OMIN] = max(o_min, lr)
                     if log_on:
                         log_cmd(lg, lg_n, clk, cmd, u, tr, tbk, rw_, cl)
                     issued = True
@@ -484,7 +509,6 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         # the owner's slot needs no visit in the queue scan: whenever that scan runs, the owner
                         # scan (same refresh filter) has found no owner ready; a close changes the version
                         slb[pos] = INF
-                        sver[pos] = bk[(ubk + nbi) * BKW + BK_VER]
                         on = us[v + US_ON]
                         bw[B_OLIST * UNB + ubk + on] = nbi
                         bw[B_OPOS * UNB + ubk + nbi] = on
@@ -506,12 +530,26 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                             sid[x] = sid[y]
                             snb[x] = snb[y]
                             slb[x] = slb[y]
-                            sver[x] = sver[y]
                         outstanding -= 1
                     if used_row and used_col:
                         break
                 if issued:
-                    us[v + US_WAKE] = clk + 1
+                    w = clk + 1
+                    if skip and not used_col and sched == 0 and policy != 2:
+                        # row commands only: the queues and so the write mode are unchanged, and without a
+                        # refresh pending nothing issues before the bounds (a bound due next cycle gives clk + 1)
+                        lw = INF
+                        for r in range(R):
+                            i = u * R + r
+                            lw = min(lw, rw[R_DUE * UR + i], -INF if rw[R_PEND * UR + i] != 0 or
+                                     rw[R_PB * UR + i] >= 0 else INF)
+                        if us[v + US_ON] > 0:
+                            lw = min(lw, us[v + US_OMIN])
+                        alo = base + (qr if wmode else 0)
+                        for j in range(alo, alo + us[v + (US_WN if wmode else US_RN)]):
+                            lw = min(lw, slb[uintp(j)])
+                        w = max(w, lw)
+                    us[v + US_WAKE] = w
                 else:
                     # the other queue cannot issue before a size change, which wakes the unit
                     for r in range(R):

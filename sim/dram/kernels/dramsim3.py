@@ -28,10 +28,11 @@ after the memory tick of cycle ``a`` and is accepted with ``added_cycle = a + 1`
 
 Data layout (speed): queues hold request ids (a request's bank, row, column and type are read from
 the per-request arrays). Each bank command queue keeps a lower bound of the cycle it can next yield a
-command, with the version of its bank (:data:`~sim.dram.kernels.common.BK_VER`); the bound holds
-while the bank's version and the queue's contents are unchanged (next-allowed cycles only grow, and
-a PRE or WR held back by another entry is released only when that entry leaves), so the
-round-robin skips a queue whose bound lies in the future without looking at its entries.
+command (``qlb``; ``INF`` while the queue is empty); the bound holds while the bank's state and the
+queue's contents are unchanged (next-allowed cycles only grow, and a PRE or WR held back by another
+entry is released only when that entry leaves). Every command to a bank and every change of its
+queue resets the bound, so the round-robin visits only the queues whose bound is due: a branch-free
+pass marks them in a bit set per 64 queues, without looking at any entry or bank state.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.dram.commands import ACT, PRE, RD, RDA, REFAB, WR, WRA
 from sim.dram.kernels.common import (
-    BK_VER,
     BKW,
     COL_HITS,
     G_BSH,
@@ -80,26 +80,26 @@ _STALE = -INF
 
 def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: int) -> tuple[np.ndarray, ...]:
     """Kernel work arrays (allocated here: the kernel allocates nothing): ``tq`` transaction queues
-    (read queue then write buffer per unit), ``cq`` bank command queues, ``qs`` per bank queue (size,
-    lower bound, bank version), ``qm`` bit sets of the non-empty bank queues (``(NQ + 63) // 64``
-    words per unit), ``us`` per-unit scalars, ``refq`` refresh rings, ``keys`` per address
-    (pending-read count, head, tail, pending write), ``rnext`` merged-read chains."""
+    (read queue then write buffer per unit), ``cq`` bank command queues, per bank queue ``qsz`` its
+    size, ``qlb`` a lower bound of the cycle it can next yield a command (cycles; ``INF`` while it
+    is empty) and ``qhit`` how many of its entries hit the bank's open row, ``us`` per-unit scalars,
+    ``refq`` refresh rings, ``keys`` per address (pending-read count, head, tail, pending write),
+    ``rnext`` merged-read chains."""
     keys = np.zeros((max(1, n_keys), 4), dtype=np.int64)
     keys[:, 1:3] = -1
     return (np.zeros(U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
-            np.zeros((U * NQ, 3), dtype=np.int64).ravel(), np.zeros(U * ((NQ + 63) // 64), dtype=np.int64),
+            np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64), np.zeros(U * NQ, dtype=np.int64),
             np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
             np.full(max(1, n), -1, dtype=np.int64))
 
 
-# fields of ``keys[k * 4 + ...]`` and of ``qs[g * 3 + ...]``
+# fields of ``keys[k * 4 + ...]``
 K_CNT, K_HEAD, K_TAIL, K_PWR = 0, 1, 2, 3
-Q_N, Q_LB, Q_VER = 0, 1, 2
 
 
 @njit(cache=True)
-def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, us, refq, keys, rnext,
-        dev, gm, rd, bk, rk, pr, lg, lg_n):
+def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb, qhit, us, refq, keys,
+        rnext, dev, gm, rd, bk, rk, pr, lg, lg_n):
     """Simulate the trace, filling ``stamp`` / ``done`` / ``cls``; returns
     ``(merged, writes_undrained, forwarded)``."""
     n = arr.shape[0]
@@ -127,7 +127,6 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
     for u in range(U):
         us[u * NUS + US_NEXT_INS] = ref_interval if ref_mode > 0 else INF
         us[u * NUS + US_WAKE] = us[u * NUS + US_NEXT_INS]
-    W = (NQ + 63) >> 6
     merged = 0
     fwd = 0
     nxt = 0
@@ -225,6 +224,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                     if c >= 0:
                         nb = r * NBK + b if b >= 0 else none
                         issue(dev, u, r, nb, none, c, clk)
+                        if b >= 0:
+                            qhit[ubk + nb] = 0
+                            if qsz[ubk + nb] > 0:
+                                qlb[ubk + nb] = _STALE  # its bank closed: the queue's bound is void
                         if log_on:
                             log_cmd(lg, lg_n, clk, c, u, r, b, none, none)
                         if c == REFAB:
@@ -237,38 +240,32 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                         continue
                     if attempt == 1 and (first < 0 or not dual):
                         break
-                    # ---- GetCommandToIssue: the non-empty bank queues (bit set qm) in round-robin order;
+                    # ---- GetCommandToIssue: the bank queues whose bound is due, in round-robin order;
                     # in a queue the first entry whose command is ready and allowed ----
                     qi = -1
                     j = -1
                     c = -1
                     rr = us[v + US_RR]
-                    in_ref = us[v + US_IN_REF] != 0
-                    ref_rank = us[v + US_REF_RANK]
+                    # (a rank in refresh: its queues are left out; no bank's rank is -1)
+                    ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
                     for part in range(2):
                         plo = rr + 1 if part == 0 else 0
                         phi = NQ if part == 0 else min(rr + 1, NQ)
                         for wd in range(plo >> 6, ((phi - 1) >> 6) + 1):
                             if c >= 0 or plo >= phi:
                                 break
-                            bits = qm[u * W + wd]
-                            if wd == plo >> 6:
-                                bits &= -(np.int64(1) << (plo & 63))
-                            if wd == (phi - 1) >> 6 and (phi & 63) != 0:
-                                bits &= (np.int64(1) << (phi & 63)) - 1
+                            # branch-free: a bit for every queue of this word whose bound is due (empty
+                            # queues hold INF); then those queues in round-robin order
+                            w0 = wd << 6
+                            bits = np.int64(0)
+                            for b2 in range(max(plo, w0), min(phi, w0 + 64)):
+                                due = (qlb[uintp(ubk + b2)] <= clk) & ((b2 >> RSH) != ref_rank)
+                                bits |= np.int64(due) << np.int64(b2 - w0)
                             while bits != 0 and c < 0:
-                                b2 = (wd << 6) + trailing_zeros(bits)
+                                b2 = w0 + trailing_zeros(bits)
                                 bits &= bits - 1
-                                if in_ref:
-                                    if (b2 >> RSH) == ref_rank:     # (a shift: no division in the loop)
-                                        continue
-                                g = u * NQ + b2
-                                lb = qs[uintp(g * 3 + Q_LB)]
-                                ver = bk[uintp((ubk + b2) * BKW + BK_VER)]
-                                if lb > clk and qs[uintp(g * 3 + Q_VER)] == ver:
-                                    m = min(m, lb)    # the queue's bound holds: not ready
-                                    continue
-                                nq = qs[g * 3 + Q_N]
+                                g = ubk + b2
+                                nq = qsz[g]
                                 o = bk[(ubk + b2) * BKW + OPEN_ROW]
                                 qn = INF
                                 if o < 0:
@@ -279,51 +276,54 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                                     qn = t
                                 else:
                                     t_pre = ready_at(rd, ub, b2, PRE, BSH, RSH, OG, ORK)
-                                    t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
-                                    t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
-                                    e0 = g * CQ
-                                    for j2 in range(nq):
-                                        q = cq[e0 + j2]
-                                        rw = row[q]
-                                        iw = isw[q]
-                                        if rw != o:
-                                            if t_pre > clk:
-                                                qn = min(qn, t_pre)
-                                                continue
-                                            if j2 != 0:
-                                                continue
-                                            # a PRE only if no queued entry hits the row or it served 4
-                                            hits = False
-                                            for j3 in range(nq):
-                                                if row[cq[e0 + j3]] == o:
-                                                    hits = True
-                                                    break
-                                            if hits and bk[(ubk + b2) * BKW + COL_HITS] < 4:
-                                                continue
-                                            qi, j, c = b2, j2, PRE
-                                            break
-                                        t = t_wr if iw else t_rd
-                                        if t > clk:
-                                            qn = min(qn, t)
-                                            continue
-                                        if iw:
-                                            # a WR waits for an older RD of the same address
-                                            dep = False
-                                            for j3 in range(j2):
-                                                q2 = cq[e0 + j3]
-                                                if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
-                                                    dep = True
-                                                    break
-                                            if dep:
-                                                continue
-                                            qi, j, c = b2, j2, (WRA if close else WR)
-                                        else:
-                                            qi, j, c = b2, j2, (RDA if close else RD)
-                                        break
+                                    nh = qhit[g]
+                                    if nh == 0:
+                                        # every entry misses the open row: the first one may precharge it
+                                        if t_pre <= clk:
+                                            qi, j, c = b2, 0, PRE
+                                        qn = t_pre
+                                    else:
+                                        t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
+                                        t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
+                                        e0 = g * CQ
+                                        seen = 0
+                                        for j2 in range(nq):
+                                            q = cq[e0 + j2]
+                                            rw = row[q]
+                                            if rw != o:
+                                                if t_pre > clk:
+                                                    qn = min(qn, t_pre)
+                                                    continue
+                                                # a PRE (first entry only) needs the row to have served 4 column
+                                                # commands: nh entries hit it
+                                                if j2 != 0 or bk[(ubk + b2) * BKW + COL_HITS] < 4:
+                                                    continue
+                                                qi, j, c = b2, j2, PRE
+                                                break
+                                            seen += 1
+                                            iw = isw[q]
+                                            t = t_wr if iw else t_rd
+                                            ok = t <= clk
+                                            if not ok:
+                                                qn = min(qn, t)
+                                            elif iw:
+                                                # a WR waits for an older RD of the same address
+                                                for j3 in range(j2):
+                                                    q2 = cq[e0 + j3]
+                                                    if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
+                                                        ok = False
+                                                        break
+                                            if ok:
+                                                qi, j, c = b2, j2, ((WRA if close else WR) if iw else
+                                                                    (RDA if close else RD))
+                                                break
+                                            if seen == nh:
+                                                # only misses follow: each bounded by the PRE (when it is late)
+                                                if j2 + 1 < nq and t_pre > clk:
+                                                    qn = min(qn, t_pre)
+                                                break
                                 if c < 0:
-                                    qs[g * 3 + Q_LB] = qn
-                                    qs[g * 3 + Q_VER] = ver
-                                    m = min(m, qn)
+                                    qlb[g] = qn
                     if c < 0:
                         break
                     us[v + US_RR] = qi
@@ -356,16 +356,22 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                             keys[k + K_CNT] = 0
                             keys[k + K_HEAD] = -1
                             keys[k + K_TAIL] = -1
-                        nq = qs[g * 3 + Q_N]
+                        nq = qsz[g]
                         for i in range(e, g * CQ + nq - 1):
                             cq[i] = cq[i + 1]
-                        qs[g * 3 + Q_N] = nq - 1
-                        qs[g * 3 + Q_LB] = _STALE
-                        if nq == 1:
-                            qm[u * W + (qi >> 6)] &= ~(np.int64(1) << (qi & 63))
+                        qsz[g] = nq - 1
+                        qlb[g] = _STALE if nq > 1 else INF
+                        qhit[g] = qhit[g] - 1 if c == RD or c == WR else 0
                         us[v + US_CQT] -= 1
                         us[v + US_RBLK] = 0           # a bank queue has room again
                         us[v + US_WBLK] = 0
+                    else:
+                        qlb[g] = _STALE               # ACT / PRE: the bank changed, the bound is void
+                        nh = 0
+                        if c == ACT:
+                            for i in range(g * CQ, g * CQ + qsz[g]):
+                                nh += row[cq[i]] == rw
+                        qhit[g] = nh
                     if first < 0:
                         first = c
                         first_rw = is_rw
@@ -384,7 +390,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                 for i in range(us[v + blk], cnt):
                     q = tq[t0 + i]
                     g = u * NQ + knb[q]
-                    nq = qs[g * 3 + Q_N]
+                    nq = qsz[g]
                     if nq < CQ:
                         if draining:
                             if keys[akey[q] * 4 + K_CNT] > 0:
@@ -392,11 +398,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                                 break
                             us[v + US_WD] -= 1
                         cq[g * CQ + nq] = q
-                        qs[g * 3 + Q_N] = nq + 1
-                        qs[g * 3 + Q_LB] = _STALE
-                        if nq == 0:
-                            b = knb[q]
-                            qm[u * W + (b >> 6)] |= np.int64(1) << (b & 63)
+                        qsz[g] = nq + 1
+                        qlb[g] = _STALE
+                        qhit[g] += bk[g * BKW + OPEN_ROW] == row[q]
                         for i2 in range(t0 + i, t0 + cnt - 1):
                             tq[i2] = tq[i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
@@ -420,6 +424,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qs, qm, 
                         t = rd[(ub + ORK + r) * NC + REFAB]
                         if t > clk:
                             m = min(m, t)
+                    # the earliest bound of the queues the round-robin may visit (each is exact or a bound)
+                    ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
+                    for b2 in range(NQ):
+                        m = min(m, qlb[uintp(ubk + b2)] if (b2 >> RSH) != ref_rank else INF)
                     us[v + US_WAKE] = m
             if not skip:
                 us[v + US_WAKE] = min(us[v + US_WAKE], clk + 1)

@@ -54,6 +54,7 @@ from sim.dram.kernels.common import (
     NC,
     OPEN_ROW,
     RKW,
+    earliest_ready,
     issue,
     log_cmd,
     ready_at,
@@ -256,27 +257,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, s
                         continue
                     rlo = base + OFF_A if which == 0 else off
                     rhi = rlo + (an if which == 0 else cnt)
-                    # every bound in the range is current: refine the smallest late bound until it is
-                    # exact; then it is the earliest ready cycle of the range (bounds never exceed it)
-                    while True:
-                        k = -1
-                        lbk = INF
-                        for j in range(rlo, rhi):
-                            y = slb[uintp(j)]
-                            if clk < y < lbk:
-                                k = j
-                                lbk = y
-                        if k < 0:
-                            break
-                        q = sid[k]
-                        nb = snb[k]
-                        o = bk[(ubk + nb) * BKW + OPEN_ROW]
-                        c = RD + isw[q] if o == row[q] else (PRE if o >= 0 else ACT)
-                        t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
-                        if t == lbk:
-                            m = min(m, t)
-                            break
-                        slb[k] = t
+                    # every bound in the range is current: its earliest ready cycle is the wake-up
+                    m = min(m, earliest_ready(slb, snb, sid, row, isw, bk, rd, rlo, rhi, clk, ubk, ub, BSH, RSH,
+                                              OG, ORK, False, slb, 0, 0, 1))
                 if found:
                     if src == 1:
                         r = pb[u * PCAP + us[v + US_PH]]
