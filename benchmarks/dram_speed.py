@@ -146,13 +146,16 @@ def main(argv: list[str] | None = None) -> dict:
                       f"{row['bandwidth_GBps']:>7.2f} {row['read_latency_mean_cycles']:>8.1f} "
                       f"{row['kernel_s']:>8.3f} {row['Mreq_per_s']:>7.3f} {row['Mcycles_per_s']:>8.1f} "
                       f"{row['total_s']:>8.3f}")
-    sat = [r["Mreq_per_s"] for r in out["results"] if r["trace"] != "lowload"]
-    low = [r["Mcycles_per_s"] for r in out["results"] if r["trace"] == "lowload"]
-    out["min_Mreq_per_s_saturated"] = min(sat)
-    out["min_Mcycles_per_s_lowload"] = min(low)
+    return _finish(out)
+
+
+def _finish(out: dict) -> dict:
+    """Add the slowest saturated and low-load rows to ``out``, print the compile line and the JSON line."""
+    out["min_Mreq_per_s_saturated"] = min(r["Mreq_per_s"] for r in out["results"] if r["trace"] != "lowload")
+    out["min_Mcycles_per_s_lowload"] = min(r["Mcycles_per_s"] for r in out["results"] if r["trace"] == "lowload")
     if "compile_cold_s" in out:
-        print(f"cold compile of the three kernels: {out['compile_cold_s']} s; "
-              f"cached load {out['load_cached_s']} s")
+        cached = f"; cached load {out['load_cached_s']} s" if "load_cached_s" in out else ""
+        print(f"cold compile of the three kernels: {out['compile_cold_s']} s{cached}")
     print(json.dumps(out))
     return out
 
@@ -182,14 +185,7 @@ def _over_processes(args: argparse.Namespace) -> dict:
         out["results"].append(b)
         print(f"{b['memory']:<6} {b['profile']:<10} {b['trace']:<8} {b['Mreq_per_s']:>11.3f} "
               f"{min(rates):>10.3f} - {max(rates):<9.3f} {b['Mcycles_per_s']:>11.1f}")
-    sat = [r["Mreq_per_s"] for r in out["results"] if r["trace"] != "lowload"]
-    low = [r["Mcycles_per_s"] for r in out["results"] if r["trace"] == "lowload"]
-    out["min_Mreq_per_s_saturated"] = min(sat)
-    out["min_Mcycles_per_s_lowload"] = min(low)
-    if "compile_cold_s" in out:
-        print(f"cold compile of the three kernels: {out['compile_cold_s']} s")
-    print(json.dumps(out))
-    return out
+    return _finish(out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.validation.ep_share import measure  # noqa: E402
 
-HALF = "network.collective.efficiency=0.5"  #: the all-to-all gets half the link's 400 GB/s per direction
 A100 = "devices.gpu.preset=a100-80gb"
 H800 = {"system": "hgx-h800"}  #: 8 x H800: H100 compute, NVLink 400 GB/s bidirectional = 200 GB/s each way
 #: (label, keyword arguments of measure)
@@ -46,8 +45,8 @@ CONFIGS: list[tuple[str, dict]] = [
     # A100-class GPUs: at 400 GB/s each way, and as an A800 (A100 compute, 400 GB/s NVLink bidirectional)
     ("A100 GPUs: 8 x 512, DP, balanced", {"tp": 1, "overrides": (A100,)}),
     ("A100 GPUs: 8 x 512, DP, real routing", {"tp": 1, "routing": "synthetic", "overrides": (A100,)}),
-    ("A800 reading: 8 x 512, DP, balanced", {"tp": 1, "overrides": (A100, HALF)}),
-    ("A800 reading: 8 x 512, DP, real routing", {"tp": 1, "routing": "synthetic", "overrides": (A100, HALF)}),
+    ("A800 reading: 8 x 512, DP, balanced", {**H800, "tp": 1, "overrides": (A100,)}),
+    ("A800 reading: 8 x 512, DP, real routing", {**H800, "tp": 1, "routing": "synthetic", "overrides": (A100,)}),
 ]
 
 

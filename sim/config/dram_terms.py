@@ -15,8 +15,11 @@ STANDARDS = ("DDR4", "DDR5", "LPDDR5", "HBM2", "HBM3", "GDDR6")
 #: bytes per element of the PIM number formats
 PIM_DTYPE_BYTES = {"bf16": 2, "fp16": 2, "int8": 1, "fp32": 4}
 
-#: address-mapping fields: channel, pseudo-channel, rank, bank group, bank, row, column
-FIELDS = ("ch", "pc", "ra", "bg", "ba", "ro", "co")
+#: address-mapping fields (channel, pseudo-channel, rank, bank group, bank, row, column) and the organisation
+#: count each one selects among
+FIELD_LEVELS = {"ch": "channels", "pc": "pseudo_channels", "ra": "ranks", "bg": "bankgroups",
+                "ba": "banks_per_group", "ro": "rows", "co": "columns"}
+FIELDS = tuple(FIELD_LEVELS)
 _RAMULATOR_TOKENS = {"Ch": "ch", "Pc": "pc", "Pch": "pc", "Ra": "ra", "Bg": "bg", "Ba": "ba", "Ro": "ro",
                      "Co": "co"}
 _RAMULATOR_NAMED = {
@@ -68,4 +71,4 @@ def parse_scheme(scheme: str) -> tuple[str, ...]:
     return fields
 
 
-__all__ = ["FIELDS", "PIM_DTYPE_BYTES", "STANDARDS", "parse_scheme"]
+__all__ = ["FIELDS", "FIELD_LEVELS", "PIM_DTYPE_BYTES", "STANDARDS", "parse_scheme"]

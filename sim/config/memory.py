@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from sim.config.dram_terms import PIM_DTYPE_BYTES, STANDARDS, parse_scheme
+from sim.config.dram_terms import FIELD_LEVELS, PIM_DTYPE_BYTES, STANDARDS, parse_scheme
 from sim.config.units import (
     Amperes,
     Bytes,
@@ -45,10 +45,7 @@ from sim.config.units import (
     Watts,
     parse_quantity,
 )
-
-#: Address-mapping field names (two letters each) and the organisation level they select.
-MAPPING_FIELDS = {"ro": "rows", "co": "columns", "ch": "channels", "pc": "pseudo_channels",
-                  "ra": "ranks", "bg": "bankgroups", "ba": "banks_per_group"}
+from sim.errors import ConfigError
 
 #: Standards whose data bus moves 2 beats per tCK (tBL = BL / 2); the others move 8 (GDDR6 WCK, LPDDR5).
 _DDR_LIKE = ("DDR4", "DDR5", "HBM2", "HBM3")
@@ -324,8 +321,6 @@ def parse_mapping(text: str) -> list[str]:
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"expected an address mapping such as 'rochrababgco' or 'RoBaRaCoCh' (got {text!r})")
-    from sim.errors import ConfigError
-
     try:
         fields = list(parse_scheme(text))
     except ConfigError as exc:
@@ -446,7 +441,7 @@ class MemoryConfig(_Strict):
         if org is not None:
             fields = parse_mapping(v.address_mapping)
             for f in ("ch", "pc", "ra", "bg", "ba"):
-                level = MAPPING_FIELDS[f]
+                level = FIELD_LEVELS[f]
                 if f not in fields and getattr(org, level) > 1:
                     raise ValueError(f"address_mapping {v.address_mapping!r} has no {f!r} field, but the "
                                      f"organisation has {getattr(org, level)} {level.replace('_', ' ')}")
@@ -505,5 +500,5 @@ class MemoryConfig(_Strict):
         return v
 
 
-__all__ = ["MAPPING_FIELDS", "ControllerModel", "MemoryConfig", "OrgModel", "PimEnergyModel", "PimModel",
+__all__ = ["ControllerModel", "MemoryConfig", "OrgModel", "PimEnergyModel", "PimModel",
            "PimTimingModel", "PowerModel", "TimingModel", "parse_mapping", "to_cycles"]

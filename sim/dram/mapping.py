@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config.dram_terms import FIELDS, parse_scheme
+from sim.config.dram_terms import FIELD_LEVELS, FIELDS, parse_scheme
 from sim.dram.spec import DramSpec
 from sim.errors import ConfigError, TraceError
 
@@ -112,11 +112,8 @@ def build_mapping(spec: DramSpec, rule: str | None = None) -> AddressMapping:
         raise ConfigError("unknown address rule", value=rule, expected="linear or dramsim3")
     if col_bits < 0:
         raise ConfigError("fewer columns than one burst", key="org.columns", value=o.columns)
-    widths = {
-        "ch": _log2(o.channels, "channels"), "pc": _log2(o.pseudo_channels, "pseudo_channels"),
-        "ra": _log2(o.ranks, "ranks"), "bg": _log2(o.bankgroups, "bankgroups"),
-        "ba": _log2(o.banks_per_group, "banks_per_group"), "ro": _log2(o.rows, "rows"), "co": col_bits,
-    }
+    widths = {f: _log2(getattr(o, level), level) for f, level in FIELD_LEVELS.items() if f != "co"}
+    widths["co"] = col_bits
     fields = parse_scheme(spec.controller.address_mapping)
     missing = [f for f in FIELDS if f not in fields and widths[f] > 0]
     if missing:

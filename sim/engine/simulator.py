@@ -375,18 +375,7 @@ class Simulator:
                     blocking = blocking or key not in self.ready
                     if prod is not None:
                         prod.exported = True
-                    if key not in self.sent:
-                        self.sent.add(key)
-                        sysm.route(src, dev)  # raises now if the links do not connect them
-                        if d in self.ready:
-                            if d not in self.producers:
-                                raise TraceError(
-                                    f"op {op.id} ({op.name!r}) on {dev!r} needs the result of op {d}, two or "
-                                    f"more steps back on {src!r}; the engine keeps the results of the "
-                                    "previous step only: expected dependencies on this step or the last")
-                            self.env.process(self._transfer(self.producers[d], src, dev, op.phase))
-                        else:
-                            self.pending[d].append(dev)
+                    self._send(d, src, dev, op)
             if where.weights_on is not None and where.weights_on != dev:
                 sysm.route(where.weights_on, dev)  # raises now if the links do not connect them
                 for d in op.deps:  # the fetch waits for the op's inputs: their producers must signal
@@ -402,18 +391,30 @@ class Simulator:
             in_step[op.id] = e
             entries.append(e)
             if self._push_kv and op.kind == "kv_write" and op.phase == "prefill" and op.store_kv_bytes:
-                self._push(e, sysm.layout.device(max(op.rank, 0), "decode"))
+                # a consumer of a later step (the decode) will wait for it there: send it when it is written
+                to = sysm.layout.device(max(op.rank, 0), "decode")
+                if to != dev and not self._shared(dev, to):
+                    self._send(op.id, dev, to, op)
+                    e.exported = True
         return entries
 
-    def _push(self, e: _Entry, dst: str) -> None:
-        """Send ``e``'s result to ``dst`` as soon as it is produced (a consumer of a later step will wait for it)."""
-        key = (e.op.id, dst)
-        if dst == e.device or key in self.sent or self._shared(e.device, dst):
+    def _send(self, d: int, src: str, dst: str, consumer: Op) -> None:
+        """Deliver op ``d``'s result from ``src`` to ``dst``, once: now if it is ready, else when it is produced
+        (``consumer`` names who needs it, for the error)."""
+        key = (d, dst)
+        if key in self.sent:
             return
-        self.system.route(e.device, dst)  # raises now if the links do not connect them
         self.sent.add(key)
-        self.pending[e.op.id].append(dst)
-        e.exported = True
+        self.system.route(src, dst)  # raises now if the links do not connect them
+        if d not in self.ready:
+            self.pending[d].append(dst)
+            return
+        if d not in self.producers:
+            raise TraceError(
+                f"op {consumer.id} ({consumer.name!r}) on {dst!r} needs the result of op {d}, two or more steps "
+                f"back on {src!r}; the engine keeps the results of the previous step only: expected dependencies "
+                "on this step or the last")
+        self.env.process(self._transfer(self.producers[d], src, dst, consumer.phase))
 
     def _cost(self, op: Op, inst, dev: str) -> tuple[OpCost, tuple[int, float, float]]:
         """``op``'s cost on device ``dev`` (its model's memo; the runtime's over-budget slow-down) and its

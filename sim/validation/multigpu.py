@@ -288,12 +288,13 @@ def workload_ratios(f: Fit, models: tuple[str, ...] = tuple(MODELS), tp: int = 8
     that context. Neither prompt length is a measured point: both come from the models with the fitted
     preset values ``f``."""
     params = Fit.from_preset(f.preset()).vector
+    systems = {hw: _system(hw, tp) for hw in SYSTEMS}
     out = []
     for model in models:
         for name, prompt in WORKLOADS:
             t = {}
-            for hw in SYSTEMS:
-                c = components(Point(model, hw, tp, 1, prompt, math.nan, math.nan))
+            for hw, system in systems.items():
+                c = components(Point(model, hw, tp, 1, prompt, math.nan, math.nan), system)
                 t[hw] = {phase: predict(c[phase], params) for phase in c}
             a, h = t["a100-80gb"], t["h100-80gb"]
             out.append({"model": model, "workload": name, "prompt": prompt, "tp": tp,
