@@ -32,7 +32,9 @@ scan stops at the oldest ready row hit, and the earliest ready cycle (the wake-u
 refining the smallest bound until it is exact. A row owner's column-command cycle is computed at its
 ACT and kept as a bound, with the smallest one per unit (``US_OMIN``, raised after an owner's
 command to its rank's next-allowed column cycle): the owner scan is skipped while it lies ahead,
-and the owner's queue slot is not visited by the queue scan.
+and the owner's queue slot is not visited by the queue scan. A request whose PRE waits for its bank's
+row owner gets the bound ``INF`` (not visited, no wake-up) until the owner's column command, which
+sets it to the bank's PRE cycle; a close of the bank voids it like any other.
 """
 
 from __future__ import annotations
@@ -104,6 +106,14 @@ def _void(slb, snb, lo, hi, key, sh):
     for j in range(lo, hi):
         x = uintp(j)
         slb[x] = -INF if (snb[x] >> sh) == key else slb[x]
+
+
+@njit(cache=True, inline='always')
+def _unblock(slb, snb, lo, hi, nb, t):
+    """Set to ``t`` the bounds of the slots ``lo..hi-1`` to bank ``nb`` that wait for its row owner (``INF``)."""
+    for j in range(lo, hi):
+        x = uintp(j)
+        slb[x] = t if (snb[x] == nb) & (slb[x] >= INF) else slb[x]
 
 
 @njit(cache=True)
@@ -371,6 +381,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                                 hit = o == row[q]
                                 c = RD + isw[q] if hit else (PRE if o >= 0 else ACT)
                                 t = ready_at(rd, ub, nb, c, BSH, RSH, OG, ORK)
+                                if c == PRE and sched == 0 and bw[B_OWNER * UNB + ubk + nb] >= 0:
+                                    t = INF
                                 slb[x] = t
                                 if t > clk:
                                     continue
@@ -488,6 +500,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                     if not (cmd == PREA or cmd == PRE or cmd == RDA or cmd == WRA
                             or (is_col and bw[B_OWNER * UNB + ubk + nbi] == q)):
                         rhi = rlo
+                    elif cmd == RD or cmd == WR:
+                        # the owner served: its bank's other requests (INF: they wait for it) need the PRE
+                        tp = ready_at(rd, ub, nbi, PRE, BSH, RSH, OG, ORK)
+                        _unblock(slb, snb, base, base + us[v + US_RN], nbi, tp)
+                        _unblock(slb, snb, base + qr, base + qr + us[v + US_WN], nbi, tp)
                     for x in range(rlo, rhi):
                         i = ubk + x
                         if bw[B_OWNER * UNB + i] >= 0:
