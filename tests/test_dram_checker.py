@@ -411,6 +411,32 @@ def test_property_default_profile(data):
     assert run.requests == n
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_property_default_controller_choices(data):
+    """The default profile under every refresh mode, page policy and scheduler: no timing violation, every
+    request served, and jumping over idle cycles gives what ticking every cycle gives (no missed wake-up)."""
+    spec = data.draw(configs("default"))
+    refresh = data.draw(st.sampled_from(["none", "allbank", "staggered", "perbank"]))
+    t = spec.timing
+    if refresh == "perbank":
+        t = replace(t, tREFI=t.tREFI or 1500, tREFIpb=data.draw(st.sampled_from([90, 200])),
+                    tRFCpb=data.draw(st.integers(10, 60)))
+    elif refresh != "none" and t.tREFI == 0:
+        t = replace(t, tREFI=700)
+    spec = replace(spec, timing=t, controller=replace(
+        spec.controller, refresh=refresh, page_policy=data.draw(st.sampled_from(["open", "closed", "timeout"])),
+        page_timeout=data.draw(st.integers(1, 60)), scheduler=data.draw(st.sampled_from(["frfcfs", "fcfs"]))))
+    arrive, addr, w = data.draw(traces(spec))
+    run = engine.simulate(spec, arrive, addr, w, log_commands=True)
+    violations = check_log(run.command_log, spec, end_cycle=run.cycles)
+    assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
+    assert run.requests == arrive.size
+    every = engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False)
+    assert np.array_equal(run.command_log, every.command_log)
+    assert np.array_equal(run.done_cycles, every.done_cycles)
+
+
 @_SETTINGS
 @given(data=st.data())
 def test_property_dramsim3_profile(data):
