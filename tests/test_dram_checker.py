@@ -393,11 +393,19 @@ def traces(draw, spec: DramSpec):
 
 
 def _checked_run(profile: str, data):
-    """A random configuration and trace of ``profile`` through the engine; (spec, run, requests, violations)."""
+    """A random configuration and trace of ``profile`` through the engine, once skipping idle cycles and once
+    ticking every cycle; (spec, run, the every-cycle run, violations of the first)."""
     spec = data.draw(configs(profile))
     arrive, addr, w = data.draw(traces(spec))
     run = engine.simulate(spec, arrive, addr, w, log_commands=True)
-    return spec, run, arrive.size, check_log(run.command_log, spec, end_cycle=run.cycles)
+    every = engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False)
+    return spec, run, every, check_log(run.command_log, spec, end_cycle=run.cycles)
+
+
+def _same(run, every) -> bool:
+    """Skipping idle cycles changed nothing: the same commands and the same accept and done cycles."""
+    return (np.array_equal(run.command_log, every.command_log) and np.array_equal(run.done_cycles, every.done_cycles)
+            and np.array_equal(run.accept_cycles, every.accept_cycles))
 
 
 _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
@@ -406,9 +414,10 @@ _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=list(
 @_SETTINGS
 @given(data=st.data())
 def test_property_default_profile(data):
-    spec, run, n, violations = _checked_run("default", data)
+    spec, run, every, violations = _checked_run("default", data)
     assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
-    assert run.requests == n
+    assert run.unfinished == 0
+    assert _same(run, every)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -431,26 +440,28 @@ def test_property_default_controller_choices(data):
     run = engine.simulate(spec, arrive, addr, w, log_commands=True)
     violations = check_log(run.command_log, spec, end_cycle=run.cycles)
     assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
-    assert run.requests == arrive.size
-    every = engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False)
-    assert np.array_equal(run.command_log, every.command_log)
-    assert np.array_equal(run.done_cycles, every.done_cycles)
+    assert run.unfinished == 0
+    assert _same(run, engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False))
 
 
 @_SETTINGS
 @given(data=st.data())
 def test_property_dramsim3_profile(data):
-    spec, run, n, violations = _checked_run("dramsim3", data)
+    spec, run, every, violations = _checked_run("dramsim3", data)
     assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
-    assert run.requests == n
+    # DRAMsim3 leaves requests unfinished only with writes in its buffer: undrained below the drain threshold,
+    # or the R->W deadlock of a full buffer (docs/dram.md)
+    assert run.unfinished == 0 or run.extra["writes_undrained"] > 0
+    assert _same(run, every)
 
 
 @_SETTINGS
 @given(data=st.data())
 def test_property_ramulator2_profile(data):
-    spec, run, n, violations = _checked_run("ramulator2", data)
+    spec, run, every, violations = _checked_run("ramulator2", data)
     assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
-    assert run.requests == n
+    assert run.unfinished == 0
+    assert _same(run, every)
 
 
 def test_replace_keeps_spec_frozen():

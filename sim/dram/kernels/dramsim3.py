@@ -454,6 +454,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
             nc = min(nc, f)
         if nc >= INF:
             break
+        # a jump lands at the no-progress limit at the latest, where ticking every cycle stops too
+        nc = min(nc, last_progress + limit + 1)
         clk = max(nc, clk + 1)
     undrained = 0
     for u in range(U):
