@@ -51,7 +51,9 @@ def test_reference_config_logs_pass_the_checker_under_their_profile(ref):
     cap = build_mapping(spec).capacity_bytes
     arrive, addr, w = _mixed_trace(cap)
     run = simulate(spec, arrive, addr, w, log_commands=True)
-    assert run.requests == arrive.size and run.command_log.size > arrive.size // 2
+    assert run.command_log.size > arrive.size // 2
+    # unfinished requests only where DRAMsim3 leaves writes in its buffer (docs/dram.md)
+    assert run.unfinished == 0 or (spec.controller.compat == "dramsim3" and run.extra["writes_undrained"] > 0)
     violations = check_log(run.command_log, spec, profile=spec.controller.compat, end_cycle=run.cycles)
     assert not violations, format_violations(violations, run.command_log)
 
