@@ -119,15 +119,16 @@ def _static(spec: PimSpec, dtype: str) -> tuple[np.ndarray, ...]:
     t = spec.dram.timing
     tREFI = t.tREFI if spec.dram.controller.refresh != "none" else 0
     par = np.array([*pr["act_codes"], *pr["pre_codes"], REFAB, g["nranks"], g["all"], spec.dram.org.rows,
-                    spec.row_columns, spec.buffer_columns, spec.pim.banks_per_pu, tREFI, 0, 0], np.int64)
+                    spec.row_columns, spec.buffer_columns, spec.pim.banks_per_pu, tREFI, 0, 0, 0], np.int64)
     return tb.dly, tb.fol_start, tb.fol_list, tb.windows, cprop, bprop, par
 
 
-def _call(spec: PimSpec, s: ChannelStream, dtype: str, log_cap: int, ref_phase: int) -> tuple:
+def _call(spec: PimSpec, s: ChannelStream, dtype: str, log_cap: int, ref_phase: int, hold: int = 0) -> tuple:
     dly, fol_start, fol_list, win, cprop, bprop, par = _static(spec, dtype)
     par = par.copy()
     par[K.P_PHASE] = ref_phase
     par[K.P_LOG] = 1 if log_cap > 0 else 0
+    par[K.P_HOLD] = hold
     log = np.zeros((max(log_cap, 1), 7), np.int64)
     stream = np.ascontiguousarray(np.stack([s.cmd, s.mask, s.row, s.col, s.cnt], axis=1).astype(np.int64))
     return K.run_channel(stream, dly, fol_start, fol_list, win, cprop, bprop, par, log), log
@@ -149,30 +150,31 @@ def run_streams(spec: PimSpec, streams: list[ChannelStream], *, dtype: str = "bf
         raise ValueError(f"expected {spec.units} channel streams, got {len(streams)}")
     phase = default_ref_phase(spec) if ref_phase is None else int(ref_phase)
     nc = C.NC
-    results: dict[bytes, tuple] = {}
-    keys = []
+    keys = [s.key() for s in streams]
+    no_ref = np.iinfo(np.int64).max
+    first_ref = phase if spec.dram.timing.tREFI > 0 and spec.dram.controller.refresh != "none" else no_ref
+    # A channel stays powered until the op ends on every channel, so one that ends earlier (or has no work)
+    # also issues the refreshes that fall due before then: its "hold". Holding can move the end (a refresh in
+    # the tail), so repeat until no channel's hold changes (identical (stream, hold) pairs run once).
+    hold = [0] * len(streams)
+    results: dict[tuple[bytes, int], tuple] = {}
     t0 = time.perf_counter()
-    for ch, s in enumerate(streams):
-        k = s.key()
-        keys.append(k)
-        if k in results or len(s) == 0:
-            continue
-        cap = int(4 * s.cnt.sum() + 4 * len(s) + 256) if log else 0
-        out, counts, bops = None, None, None
-        for _ in range(8):
-            (out, counts, bops), lg = _call(spec, s, dtype, cap, phase)
-            if out[K.O_ERR] == K.E_LOG:
-                cap = int(out[K.O_NLOG]) + 64
-                continue
+    for _ in range(2 * len(streams) + 2):
+        for ch, s in enumerate(streams):
+            kk = (keys[ch], hold[ch])
+            if kk not in results and (len(s) > 0 or hold[ch] > 0):
+                results[kk] = _run_stream(spec, s, ch, dtype, log, phase, hold[ch])
+        got = [results.get((keys[ch], hold[ch])) for ch in range(len(streams))]
+        ends = [int(g[0][K.O_END]) if g is not None else 0 for g in got]
+        end = max(ends, default=0)
+        changed = False
+        for ch, g in enumerate(got):
+            nxt = int(g[0][K.O_NEXTREF]) if g is not None else first_ref
+            if ends[ch] < end and nxt < end and hold[ch] != end:
+                hold[ch] = end
+                changed = True
+        if not changed:
             break
-        if out[K.O_ERR]:
-            i = int(out[K.O_ERR_IDX])
-            name = C.NAMES.get(int(s.cmd[i]), f"code {int(s.cmd[i])}") if 0 <= i < len(s) else "?"
-            reason = f"{name}: {K.ERROR_TEXT.get(int(out[K.O_ERR]), 'error')}"
-            exc = PimCommandError(f"{spec.name}: channel {ch} command {i} ({reason})")
-            exc.channel, exc.entry, exc.reason = ch, i, reason
-            raise exc
-        results[k] = (out, counts, bops, lg[: int(out[K.O_NLOG])] if log else None)
     wall = time.perf_counter() - t0
     U = spec.units
     ch_cycles = np.zeros(U, np.int64)
@@ -183,9 +185,9 @@ def run_streams(spec: PimSpec, streams: list[ChannelStream], *, dtype: str = "bf
     hits = misses = refs = 0
     logs = []
     for ch, k in enumerate(keys):
-        if k not in results:
+        if (k, hold[ch]) not in results:
             continue
-        out, c, b, lg = results[k]
+        out, c, b, lg = results[(k, hold[ch])]
         ch_cycles[ch] = out[K.O_END]
         active[ch] = out[K.O_ACTIVE]
         open_end[ch] = bool(out[K.O_OPEN_END])
@@ -204,8 +206,29 @@ def run_streams(spec: PimSpec, streams: list[ChannelStream], *, dtype: str = "bf
         log_arr = log_arr[np.argsort(log_arr["cycle"], kind="stable")]
     return PimRun(cycles=cycles, channel_cycles=ch_cycles, counts=counts, bank_ops=bops, row_hits=hits,
                   row_misses=misses, refreshes=refs, active_cycles=np.minimum(active, cycles),
-                  tCK_ns=spec.dram.timing.tCK_ns, distinct_streams=len(results), kernel_s=wall,
+                  tCK_ns=spec.dram.timing.tCK_ns, distinct_streams=len({k for k, _ in results}), kernel_s=wall,
                   command_log=log_arr)
+
+
+def _run_stream(spec: PimSpec, s: ChannelStream, ch: int, dtype: str, log: bool, phase: int, hold: int) -> tuple:
+    """One channel's stream through the kernel (the log grown until it fits); ``(out, counts, bank_ops, log)``.
+    Raises :class:`~sim.pim.errors.PimCommandError` for a malformed stream."""
+    cap = int(4 * s.cnt.sum() + 4 * len(s) + 256) if log else 0
+    out, counts, bops = None, None, None
+    for _ in range(8):
+        (out, counts, bops), lg = _call(spec, s, dtype, cap, phase, hold)
+        if out[K.O_ERR] == K.E_LOG:
+            cap = int(out[K.O_NLOG]) + 64
+            continue
+        break
+    if out[K.O_ERR]:
+        i = int(out[K.O_ERR_IDX])
+        name = C.NAMES.get(int(s.cmd[i]), f"code {int(s.cmd[i])}") if 0 <= i < len(s) else "?"
+        reason = f"{name}: {K.ERROR_TEXT.get(int(out[K.O_ERR]), 'error')}"
+        exc = PimCommandError(f"{spec.name}: channel {ch} command {i} ({reason})")
+        exc.channel, exc.entry, exc.reason = ch, i, reason
+        raise exc
+    return out, counts, bops, lg[: int(out[K.O_NLOG])] if log else None
 
 
 def _to_log(lg: np.ndarray, ch: int) -> np.ndarray:

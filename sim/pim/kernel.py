@@ -20,7 +20,8 @@ constraint allows, at most one command per cycle:
   activations), and the one-command-per-cycle command bus.
 * **refresh**: all-bank REF every ``tREFI`` (the first one falls due ``ref_phase`` cycles in); when the
   next command would issue at or after the due cycle, the controller precharges all banks, refreshes,
-  and re-activates the rows the stream needs next.
+  and re-activates the rows the stream needs next; after the stream's last command, the refreshes due
+  before ``hold`` (the op's end on every channel: a channel stays powered while another still works).
 * **repeats in closed form**: after the first command of an entry issues at ``t``, its repeats issue at
   ``t + k * d`` where ``d`` is the command's self-delay on its banks (the only constraint that changes
   between them), split at the next refresh. This is exact, not an approximation, and makes a 64-MAC row
@@ -40,7 +41,7 @@ from sim.pim.commands import K_ACT, K_COL, K_CTRL, K_PRE, K_REF, R_ALL, R_CHANNE
 INF = np.int64(1) << np.int64(60)
 WMAX = 64
 #: out[] slots
-O_END, O_HITS, O_MISSES, O_ACTIVE, O_ERR, O_ERR_IDX, O_NLOG, O_OPEN_END, O_REFS, O_LAST = range(10)
+O_END, O_HITS, O_MISSES, O_ACTIVE, O_ERR, O_ERR_IDX, O_NLOG, O_OPEN_END, O_REFS, O_LAST, O_NEXTREF = range(11)
 N_OUT = 12
 #: error codes
 E_OK, E_COLUMN, E_MODE, E_COUNT, E_MASK, E_ROW, E_LOG, E_BUFFER, E_UNKNOWN = range(9)
@@ -57,7 +58,7 @@ ERROR_TEXT = {
 CP_KIND, CP_REACH, CP_ACT_REACH, CP_MODES, CP_MODE_SET, CP_IS_BUF, CP_DONE = range(7)
 BP_RANK, BP_BG, BP_BA, BP_BGMASK, BP_RANKMASK = range(5)
 (P_ACT1, P_ACT4, P_ACTALL, P_PRE1, P_PRE4, P_PREALL, P_REF, P_NRANKS, P_ALL, P_NROWS, P_NCOLS, P_BUFCOLS,
- P_BPP, P_TREFI, P_PHASE, P_LOG) = range(16)
+ P_BPP, P_TREFI, P_PHASE, P_LOG, P_HOLD) = range(17)
 #: controller state slots (one int64 array)
 (S_TPREV, S_END, S_NOPEN, S_SINCE, S_ACTIVE, S_MODE, S_NLOG, S_HITS, S_MISSES, S_REFS, S_NEXTREF) = range(11)
 N_STATE = 12
@@ -329,8 +330,8 @@ def run_channel(stream, dly, fol_start, fol_list, win, cprop, bprop, par, log):
     the constraint table (:class:`sim.pim.timing.PimTimingTable`). ``cprop`` int64 [NC, 7] per command
     (CP_* columns: kind, reach, act reach, mode mask, mode set, buffer write, completion latency);
     ``bprop`` int64 [NB, 5] per bank (rank, bank group, bank, bank-group mask, rank mask); ``par`` int64
-    [16] (P_* slots: activate / precharge codes for one bank, a bank group and all banks, REF, ranks, the
-    all-bank mask, rows, columns per row, buffer entries, banks per PU, tREFI, first refresh, log on).
+    [17] (P_* slots: activate / precharge codes for one bank, a bank group and all banks, REF, ranks, the
+    all-bank mask, rows, columns per row, buffer entries, banks per PU, tREFI, first refresh, log on, hold).
 
     Returns ``(out, counts, bank_ops)``: ``out`` int64[N_OUT] (O_* slots), ``counts`` int64[NC] commands
     issued per code, ``bank_ops`` int64[NC] banks reached summed per code. ``log`` int64 [cap, 7] rows
@@ -406,6 +407,10 @@ def run_channel(stream, dly, fol_start, fol_list, win, cprop, bprop, par, log):
             if rem <= 0:
                 i += 1
                 started = False
+    # the channel stays powered until the op ends on every channel (``P_HOLD``): the refreshes due before then
+    while out[O_ERR] == 0 and S[S_NEXTREF] < par[P_HOLD]:
+        _refresh(S, ready, dly, fol_start, fol_list, win, cprop, bprop, par, open_row, nacc, act_t, act_w,
+                 act_n, counts, bank_ops, log)
     if S[S_NOPEN] > 0 and S[S_SINCE] >= 0:
         S[S_ACTIVE] += S[S_END] - S[S_SINCE]
     out[O_END] = S[S_END]
@@ -416,6 +421,7 @@ def run_channel(stream, dly, fol_start, fol_list, win, cprop, bprop, par, log):
     out[O_OPEN_END] = 1 if S[S_NOPEN] > 0 else 0
     out[O_REFS] = S[S_REFS]
     out[O_LAST] = S[S_TPREV]
+    out[O_NEXTREF] = S[S_NEXTREF]
     if par[P_LOG] and S[S_NLOG] > log.shape[0] and out[O_ERR] == 0:
         out[O_ERR] = E_LOG
     return out, counts, bank_ops
