@@ -33,6 +33,7 @@ class ConfigError(PimsimError):
             text += f"; expected {expected}"
         super().__init__(f"{where}: {text}" if where else text)
         self.file, self.key, self.value, self.expected = file, key, value, expected
+        self.reason = text                  #: the message without its file and key
 
 
 class TraceError(PimsimError):

@@ -392,10 +392,13 @@ def traces(draw, spec: DramSpec):
     return _trace(n, seed, cap, span)
 
 
-def _checked_run(profile: str, data):
+def _checked_run(profile: str, data, vary=None):
     """A random configuration and trace of ``profile`` through the engine, once skipping idle cycles and once
-    ticking every cycle; (spec, run, the every-cycle run, violations of the first)."""
+    ticking every cycle; (spec, run, the every-cycle run, violations of the first). ``vary(spec, data)``, if
+    given, draws changes to the configuration before the trace is drawn."""
     spec = data.draw(configs(profile))
+    if vary is not None:
+        spec = vary(spec, data)
     arrive, addr, w = data.draw(traces(spec))
     run = engine.simulate(spec, arrive, addr, w, log_commands=True)
     every = engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False)
@@ -420,12 +423,8 @@ def test_property_default_profile(data):
     assert _same(run, every)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_property_default_controller_choices(data):
-    """The default profile under every refresh mode, page policy and scheduler: no timing violation, every
-    request served, and jumping over idle cycles gives what ticking every cycle gives (no missed wake-up)."""
-    spec = data.draw(configs("default"))
+def _controller_choices(spec: DramSpec, data) -> DramSpec:
+    """``spec`` with a drawn refresh mode, page policy and scheduler (every one the default profile offers)."""
     refresh = data.draw(st.sampled_from(["none", "allbank", "staggered", "perbank"]))
     t = spec.timing
     if refresh == "perbank":
@@ -433,15 +432,20 @@ def test_property_default_controller_choices(data):
                     tRFCpb=data.draw(st.integers(10, 60)))
     elif refresh != "none" and t.tREFI == 0:
         t = replace(t, tREFI=700)
-    spec = replace(spec, timing=t, controller=replace(
+    return replace(spec, timing=t, controller=replace(
         spec.controller, refresh=refresh, page_policy=data.draw(st.sampled_from(["open", "closed", "timeout"])),
         page_timeout=data.draw(st.integers(1, 60)), scheduler=data.draw(st.sampled_from(["frfcfs", "fcfs"]))))
-    arrive, addr, w = data.draw(traces(spec))
-    run = engine.simulate(spec, arrive, addr, w, log_commands=True)
-    violations = check_log(run.command_log, spec, end_cycle=run.cycles)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_property_default_controller_choices(data):
+    """The default profile under every refresh mode, page policy and scheduler: no timing violation, every
+    request served, and jumping over idle cycles gives what ticking every cycle gives (no missed wake-up)."""
+    spec, run, every, violations = _checked_run("default", data, _controller_choices)
     assert not violations, f"{spec}\n" + format_violations(violations, run.command_log)
     assert run.unfinished == 0
-    assert _same(run, engine.simulate(spec, arrive, addr, w, log_commands=True, idle_skip=False))
+    assert _same(run, every)
 
 
 @_SETTINGS

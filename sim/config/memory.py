@@ -324,7 +324,7 @@ def parse_mapping(text: str) -> list[str]:
     try:
         fields = list(parse_scheme(text))
     except ConfigError as exc:
-        raise ValueError(str(exc).removeprefix("key 'controller.address_mapping': ")) from None
+        raise ValueError(exc.reason) from None
     for need in ("ro", "co"):
         if need not in fields:
             raise ValueError(f"address mapping {text!r} has no {need!r} field")

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.dram.checker import MAX_POSTPONED, Violation
 from sim.dram.checker import build_rules as dram_rules
 from sim.dram.commands import ACT, LOG_DTYPE, PRE, PREA, RD, REFAB, WR
 from sim.pim import commands as C
-from sim.pim.spec import DTYPE_BYTES, PimSpec
+from sim.pim.spec import PimSpec
 
 SAME_BANK, SAME_BG, OTHER_BANK_BG, OTHER_BG, SAME_RANK, OTHER_RANK, CHANNEL = (
     "same bank", "same bank group", "other bank of the bank group", "other bank group", "same rank",
@@ -80,7 +81,7 @@ def build_pim_rules(spec: PimSpec, dtype: str = "bf16") -> list[PimRule]:
         rules.append(PimRule(r.name, r.earlier, r.later, scope_of[r.scope], r.delay))
     long_ccd = t.tCCD_L if o.bankgroups > 1 else t.tCCD_S
     lanes = spec.pim.lanes_for(dtype) or 1
-    elems = max(1, spec.access_bytes // DTYPE_BYTES.get(dtype, 2))
+    elems = max(1, spec.access_bytes // PIM_DTYPE_BYTES.get(dtype, 2))
     occupancy = spec.pu_cycles * -(-elems // lanes)
     row_cycle = max(t.tRC, t.tRAS + t.tRP)
     bl = t.tBL

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.dram.commands import PREA, RD, WR
 from sim.pim import commands as C
 from sim.pim import hbm_isa
@@ -43,7 +44,7 @@ from sim.pim.mapping import (
     slot_position,
     steps_per_channel,
 )
-from sim.pim.spec import DTYPE_BYTES, PimSpec
+from sim.pim.spec import PimSpec
 
 #: one slot of a buffer image: (first buffer entry, reserved width, filled width) in columns
 Slot = tuple[int, int, int]
@@ -464,7 +465,7 @@ def compile_kv_write(spec: PimSpec, heads: int, head_dim: int, tokens: int = 1, 
         streams.append(ChannelStream.from_rows(rows_out))
     _check_rows(spec, nrows, f"the KV cache of {heads} heads x {head_dim} for {cap} tokens")
     return Compiled(streams, macs=0, rows_per_bank=nrows,
-                    detail={"kv_bytes": 2 * tokens * heads * head_dim * DTYPE_BYTES[dtype], "kv_capacity": cap})
+                    detail={"kv_bytes": 2 * tokens * heads * head_dim * PIM_DTYPE_BYTES[dtype], "kv_capacity": cap})
 
 
 def _activates(spec: PimSpec, banks: list[int], row: int, multi: bool) -> list[tuple[int, int, int, int, int]]:
@@ -546,7 +547,7 @@ def _runs(cols: dict[int, int]) -> list[tuple[int, int]]:
 
 def useful_bytes(rows: int, cols: int, dtype: str) -> int:
     """Bytes of a rows x cols matrix of ``dtype``."""
-    return rows * cols * DTYPE_BYTES[dtype]
+    return rows * cols * PIM_DTYPE_BYTES[dtype]
 
 
 __all__ = ["Compiled", "Phase", "compile_attention", "compile_gemv", "compile_kv_write", "useful_bytes"]

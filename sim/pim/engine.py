@@ -151,8 +151,8 @@ def run_streams(spec: PimSpec, streams: list[ChannelStream], *, dtype: str = "bf
     phase = default_ref_phase(spec) if ref_phase is None else int(ref_phase)
     nc = C.NC
     keys = [s.key() for s in streams]
-    no_ref = np.iinfo(np.int64).max
-    first_ref = phase if spec.dram.timing.tREFI > 0 and spec.dram.controller.refresh != "none" else no_ref
+    refreshes = _static(spec, dtype)[-1][K.P_TREFI] > 0
+    first_ref = phase if refreshes else np.iinfo(np.int64).max
     # A channel stays powered until the op ends on every channel, so one that ends earlier (or has no work)
     # also issues the refreshes that fall due before then: its "hold". Holding can move the end (a refresh in
     # the tail), so repeat until no channel's hold changes (identical (stream, hold) pairs run once).

@@ -26,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.pim.errors import PimFitError
-from sim.pim.spec import DTYPE_BYTES, PimSpec
+from sim.pim.spec import PimSpec
 
 PARTITIONS = ("channel-first", "bank-first")
 TILINGS = ("auto", "column-major", "row-major")
@@ -98,15 +99,15 @@ class Geometry:
 
 def geometry_of(spec: PimSpec, dtype: str) -> Geometry:
     """The mapping geometry of ``spec`` for operands of ``dtype``."""
-    if dtype not in DTYPE_BYTES:
-        raise PimFitError(f"{spec.name}: unknown data type {dtype!r}; expected one of {', '.join(DTYPE_BYTES)}")
+    if dtype not in PIM_DTYPE_BYTES:
+        raise PimFitError(f"{spec.name}: unknown data type {dtype!r}; expected one of {', '.join(PIM_DTYPE_BYTES)}")
     if spec.pim.lanes_for(dtype) is None:
         raise PimFitError(f"{spec.name}: the PUs do not compute in {dtype} (they support "
                           f"{', '.join(d for d, _ in spec.pim.lanes)})")
     g = min(spec.buffer_columns, spec.row_columns)
     return Geometry(units=spec.units, pus=spec.pus_per_unit, banks_per_pu=spec.pim.banks_per_pu,
                     row_cols=spec.row_columns, buf_cols=g, windows=max(1, spec.row_columns // g),
-                    elems=max(1, spec.access_bytes // DTYPE_BYTES[dtype]), rows=spec.dram.org.rows)
+                    elems=max(1, spec.access_bytes // PIM_DTYPE_BYTES[dtype]), rows=spec.dram.org.rows)
 
 
 def per_channel(n: int, geo: Geometry, partition: str) -> list[int]:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.dram.spec import DramSpec
-
-DTYPE_BYTES = PIM_DTYPE_BYTES
 
 
 @dataclass(frozen=True)
@@ -142,4 +139,4 @@ class PimSpec:
         return replace(self, dram=replace(self.dram, **changes))
 
 
-__all__ = ["DTYPE_BYTES", "PimEnergy", "PimParams", "PimSpec", "PimTiming"]
+__all__ = ["PimEnergy", "PimParams", "PimSpec", "PimTiming"]

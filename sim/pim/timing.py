@@ -51,10 +51,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from sim.config.dram_terms import PIM_DTYPE_BYTES
 from sim.dram.commands import ACT, PRE, PREA, RD, REFAB, WR
 from sim.dram.timing import BANK, BANKGROUP, BG_OTHER, OTHER_RANKS, RANK_OTHER_BG, UNIT, build_default
 from sim.pim import commands as C
-from sim.pim.spec import DTYPE_BYTES, PimSpec
+from sim.pim.spec import PimSpec
 
 SCOPE_BITS = (BANK, BG_OTHER, RANK_OTHER_BG, OTHER_RANKS)
 
@@ -202,7 +203,7 @@ def pim_rows(spec: PimSpec, occupancy: int) -> list[tuple[int, int, int, int]]:
 
 def _occupancy(spec: PimSpec, dtype: str) -> int:
     lanes = spec.pim.lanes_for(dtype) or 1
-    elems = max(1, spec.access_bytes // DTYPE_BYTES.get(dtype, 2))
+    elems = max(1, spec.access_bytes // PIM_DTYPE_BYTES.get(dtype, 2))
     return spec.pu_cycles * -(-elems // lanes)
 
 

@@ -197,6 +197,10 @@ class Fit:
             "runtime.over_budget": _sig(self.over_budget),
         }
 
+    def rounded(self) -> Fit:
+        """The parameters the rounded preset values stand for (what the shipped presets run with)."""
+        return Fit.from_preset(self.preset())
+
     @classmethod
     def from_preset(cls, values: dict[str, Any]) -> Fit:
         """The parameters a preset's values stand for."""
@@ -235,7 +239,7 @@ def predict(c: Components, params: np.ndarray) -> float:
 
 def errors(comps: dict[Point, dict[str, Components]], f: Fit) -> list[dict[str, Any]]:
     """Measured and predicted times of every point (with the rounded preset values)."""
-    params = Fit.from_preset(f.preset()).vector
+    params = f.rounded().vector
     out = []
     for p, c in comps.items():
         for phase, meas in (("prefill", p.prompt_s), ("decode", p.token_s)):
@@ -287,7 +291,7 @@ def workload_ratios(f: Fit, models: tuple[str, ...] = tuple(MODELS), tp: int = 8
     alone is batch 1. Time to first token: the prefill of the prompt; time between tokens: one decode step at
     that context. Neither prompt length is a measured point: both come from the models with the fitted
     preset values ``f``."""
-    params = Fit.from_preset(f.preset()).vector
+    params = f.rounded().vector
     systems = {hw: _system(hw, tp) for hw in SYSTEMS}
     out = []
     for model in models:

@@ -524,7 +524,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, sid, snb, slb, u
                         bw[B_OWNER_LB * UNB + ubk + nbi] = t
                         us[v + US_OMIN] = min(us[v + US_OMIN], t)
                         # the owner's slot needs no visit in the queue scan: whenever that scan runs, the owner
-                        # scan (same refresh filter) has found no owner ready; a close changes the version
+                        # scan (same refresh filter) has found no owner ready; a close voids the bound
                         slb[pos] = INF
                         on = us[v + US_ON]
                         bw[B_OLIST * UNB + ubk + on] = nbi
