@@ -144,3 +144,10 @@ def test_cli_error_is_one_message_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sim", "hw", "show", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "clok" in proc.stderr
+
+
+def test_validator_message_names_the_bad_value_once():
+    with pytest.raises(ConfigError) as err:
+        load_hw("ddr4-2400", ["controller.address_mapping=rochxx"])
+    text = str(err.value)
+    assert "controller.address_mapping" in text and text.count("'rochxx'") == 1

@@ -300,6 +300,8 @@ def validate(cls: type[T], tree: ConfigTree | dict[str, Any], *, file: str | Non
                 msg = msg[len("Value error, "):]
             value = err.get("input")
             shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+            if shown and shown.strip() in msg:
+                shown = ""                  # the validator's message names the value already
             where = f"key '{key}': " if key else ""  # a whole-file check names its keys in the message
             lines.append(f"{src}: {where}{msg}{shown}")
         raise ConfigError("\n".join(lines)) from None
