@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.dram.traces import (
     check_capacity,
@@ -148,3 +150,85 @@ def test_large_trace_round_trips(tmp_path):
     write_csv(p, arrive, addr, w)
     tr = read_trace(p)
     assert len(tr) == n and np.array_equal(tr.addr, addr)
+
+
+def _slow(p: Path, fmt: str):
+    """The numpy reader alone (what the byte-level kernel must agree with)."""
+    from sim.dram.traces import _read_checked, _read_text
+
+    return _read_checked(p, _read_text(p), fmt)
+
+
+@pytest.mark.parametrize("fmt,text", [
+    ("csv", "# a comment\n\ncycle_issued,address,op\r\n0, 0x40 ,r\r\n\t3,64,W\n  # indented comment\n9,0X1F,R"),
+    ("csv", "op,address,cycle_issued\nR,0x40,0\nw,18446744073709551615,4611686018427387904\n"),
+    ("dramsim3", "0x40 READ 0\n\n0x80\tWRITE  5\n1f P_MEM_WR 7\nffffffffffffffff BOFF 7\n0x0 write 9\n0xc0 RD 9\n"),
+    ("ramulator", "LD 0x40\n# c\nST 128\n  LD\t0xffffffffffffffff  \n"),
+])
+def test_byte_reader_takes_well_formed_files_and_agrees(tmp_path, fmt, text):
+    from sim.dram.traces import _scan
+
+    p = _write(tmp_path, "t.txt", text)
+    raw = p.read_bytes()
+    assert _scan(raw, [x.decode() for x in raw.split(b"\n", 200)[:200]], fmt) is not None
+    fast, slow = read_trace(p, fmt), _slow(p, fmt)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+_CYCLES = (["0", "3", "17", "4611686018427387904"], ["4611686018427387905", "0x10", "-1", "1e3", "", "٣"])
+_ADDRS = (["0x40", "64", "0X1f", "0xffffffffffffffff", "18446744073709551615", "00000000000000000000000001"],
+          ["ff", "18446744073709551616", "0x10000000000000000", "0x", "0xg", "-8", "é", "4 0"])
+_OPS = {"csv": (["R", "W", "r", "w"], ["X", "RW", ""]),
+        "dramsim3": (["READ", "WRITE", "write", "P_MEM_WR", "BOFF", "RD"], ["WRITEX", "é"]),
+        "ramulator": (["LD", "ST"], ["ld", "LOAD", ""])}
+_FILLERS = ["", "# comment", "  \t ", "\r", "\x0b", "\xa0# nbsp", "#é"]
+
+
+def _token(draw, choices):
+    good, odd = choices
+    return draw(st.sampled_from(good if draw(st.integers(0, 11)) else odd))
+
+
+@st.composite
+def _trace_lines(draw, fmt):
+    """Lines of a trace in ``fmt``: mostly well formed, with odd tokens, blanks, separators and fillers."""
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.integers(0, 7)) == 0:
+            lines.append(draw(st.sampled_from(_FILLERS)))
+            continue
+        cyc, adr, op = _token(draw, _CYCLES), _token(draw, _ADDRS), _token(draw, _OPS[fmt])
+        sep = draw(st.sampled_from([" ", "  ", "\t", " \t"]) if fmt != "csv" else st.sampled_from([",", ", ", " ,"]))
+        fields = {"csv": [cyc, adr, op], "dramsim3": [adr, op, cyc], "ramulator": [op, adr]}[fmt]
+        if draw(st.integers(0, 15)) == 0:
+            fields = fields[:-1] if draw(st.booleans()) else fields + ["7"]
+        pad = draw(st.sampled_from(["", " ", "\t", "\r"]))
+        lines.append(draw(st.sampled_from(["", " "])) + sep.join(fields) + pad)
+    return lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.sampled_from(["csv", "dramsim3", "ramulator"]), st.booleans())
+def test_byte_reader_matches_the_numpy_reader(tmp_path_factory, data, fmt, header):
+    """On drawn traces (well formed, malformed, odd bytes), reading gives what the numpy reader gives: the same
+    arrays or the same error message."""
+    lines = data.draw(_trace_lines(fmt))
+    if header and fmt == "csv":
+        lines.insert(0, "op,cycle_issued,address" if len(lines) % 2 else "cycle_issued,address,op")
+        lines[1:] = [",".join([r.split(",")[2], *r.split(",")[:2]]) if len(lines) % 2 and r.count(",") == 2
+                     else r for r in lines[1:]]
+    p = tmp_path_factory.mktemp("t") / "t.txt"
+    p.write_bytes("\n".join(lines).encode())
+    outcomes = []
+    for reader in (read_trace, _slow):
+        try:
+            outcomes.append(tuple(reader(p, fmt)))
+        except TraceError as exc:
+            outcomes.append(str(exc))
+    fast, slow = outcomes
+    if isinstance(slow, str) or isinstance(fast, str):
+        assert fast == slow
+    else:
+        for a, b in zip(fast, slow, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
