@@ -297,6 +297,7 @@ class ControllerModel(_Strict):
     refresh: Literal["allbank", "perbank", "staggered", "none"] = "allbank"
     cmd_queue_size: int = Field(default=8, ge=1)
     compat: Literal["default", "dramsim3", "ramulator2"] = "default"
+    hbm_dual_cmd: bool = True
 
     @field_validator("address_mapping")
     @classmethod

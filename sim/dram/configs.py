@@ -99,7 +99,7 @@ def spec_from_config(model: MemoryConfig, source: str = "") -> DramSpec:
         address_mapping=c.address_mapping, bank_xor=c.bank_xor, scheduler=c.scheduler,
         page_policy=c.page_policy, page_timeout=c.page_timeout, read_queue=c.read_queue,
         write_queue=c.write_queue, write_high=c.write_high, write_low=c.write_low, refresh=c.refresh,
-        cmd_queue_size=c.cmd_queue_size, compat=c.compat)
+        cmd_queue_size=c.cmd_queue_size, compat=c.compat, hbm_dual_cmd=c.hbm_dual_cmd)
     return DramSpec(name=model.name, org=org, timing=timing, power=power, controller=ctrl, source=source)
 
 

@@ -214,7 +214,8 @@ def import_dramsim3(path: str | Path) -> ImportResult:
                      f"({norm_columns // bl} accesses of {tx} B per row); org.columns keeps {columns} and "
                      f"the dramsim3 address rule applies the factor (org.column_scale "
                      f"{column_scale} keeps the capacity DRAMsim3's under every profile)")
-    if is_hbm and _bool(ini, "dram_structure", "hbm_dual_cmd", True):
+    hbm_dual = _bool(ini, "dram_structure", "hbm_dual_cmd", True)
+    if is_hbm and hbm_dual:
         notes.append("protocol HBM: dual command issue (one row + one column command per cycle) is on")
 
     channel_size = _int(ini, "system", "channel_size", 1024)
@@ -299,7 +300,8 @@ def import_dramsim3(path: str | Path) -> ImportResult:
         "controller": {"address_mapping": mapping, "scheduler": "frfcfs", "page_policy": _PAGE[page],
                        "read_queue": trans_queue, "write_queue": trans_queue,
                        "refresh": _REFRESH[refresh_policy],
-                       "cmd_queue_size": _int(ini, "system", "cmd_queue_size", 16), "compat": "dramsim3"},
+                       "cmd_queue_size": _int(ini, "system", "cmd_queue_size", 16), "compat": "dramsim3",
+                       "hbm_dual_cmd": hbm_dual},
     }
     where = {
         "org.channels": ("system", "channels"), "org.ranks": ("system", "channel_size"),
@@ -309,6 +311,7 @@ def import_dramsim3(path: str | Path) -> ImportResult:
         "org.device_width": ("dram_structure", "device_width"),
         "org.bus_width": ("system", "bus_width"), "org.burst_length": ("dram_structure", "BL"),
         "controller.address_mapping": ("system", "address_mapping"),
+        "controller.hbm_dual_cmd": ("dram_structure", "hbm_dual_cmd"),
         "standard": ("dram_structure", "protocol"),
         "timing.tRCD_RD": ("timing", "tRCDRD" if is_gddr or is_hbm else "tRCD"),
         "timing.tRCD_WR": ("timing", "tRCDWR" if is_gddr or is_hbm else "tRCD"),
