@@ -268,6 +268,19 @@ def import_dramsim3(path: str | Path) -> ImportResult:
     if page not in _PAGE:
         raise ConfigError("unknown row_buf_policy", file=ini.where("system", "row_buf_policy"), value=page,
                           expected=", ".join(_PAGE))
+    # DRAMsim3 controller options the dramsim3 profile does not reproduce: refuse them rather than
+    # simulate a different controller silently
+    if _bool(ini, "system", "unified_queue", False):
+        raise ConfigError("unified_queue = true is not reproduced by the dramsim3 profile",
+                          file=ini.where("system", "unified_queue"), value=True, expected="false")
+    queue_structure = _str(ini, "system", "queue_structure", "PER_BANK")
+    if queue_structure != "PER_BANK":
+        raise ConfigError("only queue_structure = PER_BANK is reproduced by the dramsim3 profile",
+                          file=ini.where("system", "queue_structure"), value=queue_structure,
+                          expected="PER_BANK")
+    if _bool(ini, "system", "enable_self_refresh", False):
+        raise ConfigError("enable_self_refresh = true is not reproduced by the dramsim3 profile",
+                          file=ini.where("system", "enable_self_refresh"), value=True, expected="false")
     mapping = _str(ini, "system", "address_mapping", "chrobabgraco").lower()
     trans_queue = _int(ini, "system", "trans_queue_size", 32)
 
