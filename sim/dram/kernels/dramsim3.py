@@ -132,6 +132,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
     nxt = 0
     outstanding = 0
     last_progress = np.int64(0)
+    # the last completion cycle so far: controllers tick up to it (refreshes go on while the last
+    # reads' data is in flight), as DRAMsim3 does until the last callback
+    last_done = np.int64(-1)
     limit = np.int64(1000000) + 8 * ref_interval * R
     clk = np.int64(0)
     while True:
@@ -155,11 +158,13 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     else:
                         merged += 1
                         done[q] = clk + 1
+                        last_done = max(last_done, clk + 1)
             elif us[v + US_RN] < tq_r:
                 ok = True
                 if keys[k + K_PWR]:
                     fwd += 1
                     done[q] = clk + 1
+                    last_done = max(last_done, clk + 1)
                 else:
                     if keys[k + K_CNT] == 0:
                         keys[k + K_HEAD] = q
@@ -178,7 +183,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 us[v + US_WAKE] = min(us[v + US_WAKE], clk)
             else:
                 blocked = u
-        if nxt >= n and outstanding == 0:
+        if nxt >= n and outstanding == 0 and clk > last_done:
             break
         # ---- controller ticks ----
         nc = INF
@@ -346,11 +351,13 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         if isw[q]:
                             keys[k + K_PWR] = 0
                             done[q] = clk
+                            last_done = max(last_done, clk)
                             outstanding -= 1
                         else:
                             p = keys[k + K_HEAD]
                             while p >= 0:
                                 done[p] = clk + read_delay
+                                last_done = max(last_done, clk + read_delay)
                                 outstanding -= 1
                                 p = rnext[p]
                             keys[k + K_CNT] = 0
@@ -442,7 +449,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 if us[v + US_RN] > 0 or us[v + US_CQT] > 0 or us[v + US_WD] > 0 or us[v + US_WN] > 8:
                     idle = False
                     break
-            if idle:
+            if idle and clk >= last_done:
                 break
         # ---- next cycle ----
         if nxt < n:
@@ -452,6 +459,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
             else:
                 f = arr[nxt] + 1
             nc = min(nc, f)
+        if nxt >= n:
+            nc = min(nc, last_done) if clk < last_done else nc
         if nc >= INF:
             break
         # a jump lands at the no-progress limit at the latest, where ticking every cycle stops too
