@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.dram.commands import REFAB
 from sim.dram.configs import load_memory
 from sim.dram.engine import simulate
 from sim.errors import ConfigError
 
 CFG = Path("/work/shared/data/dram_configs")
-if not CFG.is_dir():  # the repository's own copy, when the shared folder is elsewhere
+if not CFG.is_dir():  # the shared folder beside this checkout
     CFG = Path(__file__).resolve().parents[2] / "shared" / "data" / "dram_configs"
 HBM2 = "dramsim3_HBM2_8Gb_x128.ini"
 DDR4 = "dramsim3_DDR4_8Gb_x8_2400.ini"
@@ -29,8 +30,8 @@ def _ini(tmp_path: Path, base: str, section: str, line: str) -> Path:
 
 
 def test_hbm_dual_cmd_false_is_honoured(tmp_path):
-    on = load_memory(str(CFG / HBM2)) if (CFG / HBM2).exists() else pytest.skip("no configs")
     off = load_memory(str(_ini(tmp_path, HBM2, "dram_structure", "hbm_dual_cmd = false")))
+    on = load_memory(str(CFG / HBM2))
     assert on.controller.hbm_dual_cmd and not off.controller.hbm_dual_cmd
     rng = np.random.default_rng(1)
     n = 400
@@ -67,3 +68,27 @@ def test_refresh_due_while_the_last_read_is_in_flight_is_issued(tmp_path):
                    np.array([False]), log_commands=True)
     assert run.cycles > 4680
     assert run.commands["REF"] == 1
+
+
+def test_simultaneous_refresh_refreshes_rank_0_only_as_dramsim3(tmp_path):
+    """RANK_LEVEL_SIMULTANEOUS: DRAMsim3 inserts one refresh per tREFI, for rank 0 (its loop over ranks
+    stops after the first); the default profile refreshes every rank."""
+    p = _ini(tmp_path, DDR4, "system", "")
+    p.write_text(p.read_text().replace("RANK_LEVEL_STAGGERED", "RANK_LEVEL_SIMULTANEOUS"))
+    spec = load_memory(str(p))
+    assert spec.org.ranks == 2 and spec.controller.refresh == "allbank"
+    arrive = np.arange(0, 40_000, 100, dtype=np.int64)
+    addr = np.arange(arrive.size, dtype=np.uint64) * np.uint64(64)
+    w = np.zeros(arrive.size, dtype=bool)
+    ds3 = simulate(spec, arrive, addr, w, log_commands=True).command_log
+    run = simulate(spec, arrive, addr, w)
+    n_ref = 40_000 // spec.timing.tREFI
+    assert run.commands["REF"] == n_ref
+    ranks = _ref_ranks(ds3)
+    assert set(ranks) == {0}
+    dflt = simulate(spec.with_controller(compat="default"), arrive, addr, w, log_commands=True).command_log
+    assert sorted(set(_ref_ranks(dflt))) == [0, 1] and len(_ref_ranks(dflt)) == 2 * n_ref
+
+
+def _ref_ranks(log) -> list[int]:
+    return log["rank"][log["cmd"] == REFAB].tolist()

@@ -264,6 +264,10 @@ def import_dramsim3(path: str | Path) -> ImportResult:
     if refresh_policy not in _REFRESH:
         raise ConfigError("unknown refresh_policy", file=ini.where("system", "refresh_policy"),
                           value=refresh_policy, expected=", ".join(_REFRESH))
+    if refresh_policy == "RANK_LEVEL_SIMULTANEOUS" and ranks > 1:
+        notes.append(f"refresh_policy RANK_LEVEL_SIMULTANEOUS: DRAMsim3 refreshes rank 0 only (its InsertRefresh "
+                     f"leaves the rank loop after the first rank); the dramsim3 profile does the same, the "
+                     f"default profile refreshes all {ranks} ranks")
     page = _str(ini, "system", "row_buf_policy", "OPEN_PAGE")
     if page not in _PAGE:
         raise ConfigError("unknown row_buf_policy", file=ini.where("system", "row_buf_policy"), value=page,

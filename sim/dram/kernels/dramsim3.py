@@ -19,7 +19,8 @@ Per channel (scheduling unit):
   an older RD to the same row and column in its queue.
 * refresh: every ``tREFI / ranks`` cycles (``clk % interval == 0``) the next rank needs a
   refresh; while one is pending its queues are skipped, its open banks are precharged one per
-  cycle, then REF issues. ``allbank`` queues every rank each tREFI instead.
+  cycle, then REF issues. ``allbank`` (RANK_LEVEL_SIMULTANEOUS) queues a refresh every tREFI for
+  rank 0 only, as DRAMsim3 does (its ``InsertRefresh`` leaves the rank loop after the first rank).
 * HBM dual issue: after a command, a second one in the same cycle if exactly one is RD/WR.
 * a RD completes its reads at ``clk + RL + burst``; a WR completes its write at issue.
 
@@ -195,15 +196,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 ubk = u * NQ
                 progress = False
                 if ref_mode > 0 and clk >= us[v + US_NEXT_INS]:
+                    # InsertRefresh: staggered, the next rank in turn; simultaneous, the first rank that is
+                    # not self-refreshing (none is), so rank 0 alone (DRAMsim3 leaves its loop after one)
                     us[v + US_NEXT_INS] += ref_interval
-                    for r in range(R):
-                        if ref_mode == 2:
-                            r = us[v + US_NEXT_RANK]
-                        refq[u * RQC + (us[v + US_RH] + us[v + US_RCNT]) % RQC] = r
-                        us[v + US_RCNT] += 1
-                        if ref_mode == 2:
-                            us[v + US_NEXT_RANK] = (r + 1) % R
-                            break
+                    r = us[v + US_NEXT_RANK] if ref_mode == 2 else 0
+                    refq[u * RQC + (us[v + US_RH] + us[v + US_RCNT]) % RQC] = r
+                    us[v + US_RCNT] += 1
+                    if ref_mode == 2:
+                        us[v + US_NEXT_RANK] = (r + 1) % R
                 first = -1
                 first_rw = False
                 m = us[v + US_NEXT_INS]
