@@ -28,6 +28,16 @@ def _blank(b):
 
 
 @njit(cache=True, inline='always')
+def _strip(buf, lo, hi):
+    """``(lo, hi)`` of ``buf[lo:hi]`` without leading and trailing blanks."""
+    while lo < hi and _blank(buf[lo]):
+        lo += 1
+    while hi > lo and _blank(buf[hi - 1]):
+        hi -= 1
+    return lo, hi
+
+
+@njit(cache=True, inline='always')
 def _number(buf, lo, hi, hex_only, allow_dec):
     """Value of ``buf[lo:hi]``: ``0x`` hex, bare hex (``hex_only``) or decimal (``allow_dec``).
 
@@ -77,12 +87,7 @@ def scan(buf, fmt, order, skip, arrive, addr, is_write):
         while end < n and buf[end] != 10:
             end += 1
         nxt = end + 1
-        lo = pos
-        hi = end
-        while lo < hi and _blank(buf[lo]):
-            lo += 1
-        while hi > lo and _blank(buf[hi - 1]):
-            hi -= 1
+        lo, hi = _strip(buf, pos, end)
         pos = nxt
         if lo == hi or buf[lo] == 35:
             continue
@@ -100,12 +105,7 @@ def scan(buf, fmt, order, skip, arrive, addr, is_write):
                 if i == hi or buf[i] == 44:
                     if f == 3:
                         return -1
-                    a = s
-                    e = i
-                    while a < e and _blank(buf[a]):
-                        a += 1
-                    while e > a and _blank(buf[e - 1]):
-                        e -= 1
+                    a, e = _strip(buf, s, i)
                     ts[f] = a
                     te[f] = e
                     f += 1
