@@ -31,9 +31,13 @@ Data layout (speed): queues hold request ids (a request's bank, row, column and 
 the per-request arrays). Each bank command queue keeps a lower bound of the cycle it can next yield a
 command (``qlb``; ``INF`` while the queue is empty); the bound holds while the bank's state and the
 queue's contents are unchanged (next-allowed cycles only grow, and a PRE or WR held back by another
-entry is released only when that entry leaves). Every command to a bank and every change of its
-queue resets the bound, so the round-robin visits only the queues whose bound is due: a branch-free
-pass marks them in a bit set per 64 queues, without looking at any entry or bank state.
+entry is released only when that entry leaves). A command to a bank sets its queue's bound to the
+bank's next-allowed cycle of the commands an entry can need there (ACT while it is closed, else PRE,
+RD or WR); a new entry voids it. The round-robin visits only the queues whose bound is due: a
+branch-free pass marks them in a bit set per 64 queues, without looking at any entry or bank state.
+A unit that moved no transaction in a tick sleeps until its earliest bound (or refresh event): no
+transaction can move before a bank queue shrinks, which takes a command, or a request arrives, which
+wakes the unit.
 """
 
 from __future__ import annotations
@@ -92,6 +96,16 @@ def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: in
             np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64), np.zeros(U * NQ, dtype=np.int64),
             np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
             np.full(max(1, n), -1, dtype=np.int64))
+
+
+@njit(cache=True, inline='always')
+def _bank_bound(rd, bk, ubk, ub, nb, BSH, RSH, OG, ORK):
+    """A lower bound (cycles) of when bank ``nb``'s queue can next yield a command, from the bank alone: its
+    entries need an ACT while it is closed, else a PRE, RD or WR (held-back commands only come later)."""
+    if bk[(ubk + nb) * BKW + OPEN_ROW] < 0:
+        return ready_at(rd, ub, nb, ACT, BSH, RSH, OG, ORK)
+    return min(ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK), ready_at(rd, ub, nb, RD, BSH, RSH, OG, ORK),
+               ready_at(rd, ub, nb, WR, BSH, RSH, OG, ORK))
 
 
 # fields of ``keys[k * 4 + ...]``
@@ -194,7 +208,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 lg_n[2] += 1
                 ub = u * ROWS
                 ubk = u * NQ
-                progress = False
+                moved = False
                 if ref_mode > 0 and clk >= us[v + US_NEXT_INS]:
                     # InsertRefresh: staggered, the next rank in turn; simultaneous, the first rank that is
                     # not self-refreshing (none is), so rank 0 alone (DRAMsim3 leaves its loop after one)
@@ -367,13 +381,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         for i in range(e, g * CQ + nq - 1):
                             cq[i] = cq[i + 1]
                         qsz[g] = nq - 1
-                        qlb[g] = _STALE if nq > 1 else INF
+                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, BSH, RSH, OG, ORK) if nq > 1 else INF
                         qhit[g] = qhit[g] - 1 if c == RD or c == WR else 0
                         us[v + US_CQT] -= 1
                         us[v + US_RBLK] = 0           # a bank queue has room again
                         us[v + US_WBLK] = 0
                     else:
-                        qlb[g] = _STALE               # ACT / PRE: the bank changed, the bound is void
+                        # ACT / PRE: the bank changed; its queue's bound is the bank's next-allowed cycles
+                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, BSH, RSH, OG, ORK)
                         nh = 0
                         if c == ACT:
                             for i in range(g * CQ, g * CQ + qsz[g]):
@@ -382,8 +397,6 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if first < 0:
                         first = c
                         first_rw = is_rw
-                if first >= 0:
-                    progress = True
                 # ---- ScheduleTransaction: move at most one transaction into its bank queue ----
                 wd_before = us[v + US_WD]
                 wn = us[v + US_WN]
@@ -412,25 +425,28 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                             tq[i2] = tq[i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
                         us[v + US_CQT] += 1
-                        progress = True
+                        moved = True
                         last_progress = clk
                         break
                     us[v + blk] = i + 1
-                if progress or (wd_before > 0 and us[v + US_WD] == 0):
-                    # an aborted drain (R->W dependency) reads the read queue next cycle: not a fixpoint
+                if moved or (wd_before > 0 and us[v + US_WD] == 0):
+                    # another transaction may move next cycle; an aborted drain (R->W dependency) reads the read
+                    # queue next cycle: not a fixpoint
                     us[v + US_WAKE] = clk + 1
                 else:
+                    # no transaction can move before a bank queue shrinks (a column command) or a request
+                    # arrives (which wakes the unit), so the next event is a command: the earliest bound of
+                    # the queues and of the refresh (after a command this tick, a bound may be next cycle)
                     if us[v + US_RCNT] > 0:
                         r = refq[u * RQC + us[v + US_RH]]
+                        n_open = 0
                         for b in range(NBK):
                             nb = r * NBK + b
                             if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0:
-                                t = ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK)
-                                if t > clk:
-                                    m = min(m, t)
-                        t = rd[(ub + ORK + r) * NC + REFAB]
-                        if t > clk:
-                            m = min(m, t)
+                                n_open += 1
+                                m = min(m, max(clk + 1, ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK)))
+                        if n_open == 0:
+                            m = min(m, max(clk + 1, rd[(ub + ORK + r) * NC + REFAB]))
                     # the earliest bound of the queues the round-robin may visit (each is exact or a bound)
                     ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
                     for b2 in range(NQ):
