@@ -287,6 +287,26 @@ def test_write_to_read_same_bank_group(ddr4):
     assert _names(v) == {"tWTR_L"} and v[0].required == wtr
 
 
+def test_dramsim3_write_precharge_to_read_binds_other_banks_only():
+    """DRAMsim3 puts WRA -> RD (tWTR_L) on the other banks of the bank group only: a RD to the WRA's own bank
+    after its ACT is bound by WRA -> ACT -> RD. With short tWR / tRP / tRCD that is earlier than tWTR_L."""
+    from dataclasses import replace
+
+    base = load_memory("ddr4-2400")
+    spec = replace(base, timing=replace(base.timing, tWR=2, tRP=3, tRCD_RD=3, tRCD_WR=3, tRAS=3, tRC=6, tWTR_L=20))
+    t = spec.timing
+    wra = t.tRCD_WR
+    act = wra + t.CWL + t.tBL + t.tWR + t.tRP
+    same = _log((0, "ACT", 0, 0, 0, 0, 3, -1), (wra, "WRA", 0, 0, 0, 0, 3, 0), (act, "ACT", 0, 0, 0, 0, 4, -1),
+                (act + t.tRCD_RD, "RDA", 0, 0, 0, 0, 4, 8))
+    assert act + t.tRCD_RD - wra < t.CWL + t.tBL + t.tWTR_L
+    assert not check_log(same, spec, profile="dramsim3")
+    assert "tWTR_L" in _names(check_log(same, spec, profile="default"))
+    other = same.copy()
+    other["bank"][2:] = 1                                     # the read in another bank of the bank group
+    assert "tWTR_L" in _names(check_log(other, spec, profile="dramsim3"))
+
+
 def test_refresh_needs_closed_banks_and_trfc(ddr4):
     t = ddr4.timing
     v = check_log(_log((0, "ACT", 0, 0, 0, 0, 3, -1), (100, "REF", 0, 0, -1, -1, -1, -1)), ddr4)
@@ -373,7 +393,8 @@ def configs(draw, profile: str):
         tWR=draw(st.integers(2, 20)), tWTR_S=wtr_s, tWTR_L=wtr_s + draw(st.integers(0, 6)),
         tRTP=draw(st.integers(2, 10)), tRTRS=draw(st.integers(1, 3)),
         tREFI=draw(st.sampled_from([0, 700, 1500])), tRFC=draw(st.integers(20, 120)))
-    refresh = "none" if t.tREFI == 0 else ("staggered" if profile == "dramsim3" else "allbank")
+    refresh = "none" if t.tREFI == 0 else (draw(st.sampled_from(["staggered", "allbank"])) if profile == "dramsim3"
+                                           else "allbank")
     page = "open" if profile == "ramulator2" else draw(st.sampled_from(["open", "closed"]))
     ctrl = ControllerConfig(address_mapping="rorabgbachco" if not hbm else "rorabgbapcchco",
                             refresh=refresh, page_policy=page, compat=profile,

@@ -51,6 +51,7 @@ RANK_CMDS = (PREA, REFAB)
 # scopes, relative to the later command
 BANK, BANKGROUP, OTHER_BG, RANK, OTHER_RANK = "bank", "bank group", "other bank group", "rank", "other rank"
 OTHER_BANKS = "other banks of the rank"
+OTHER_BANKS_BG = "other banks of the bank group"
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,9 @@ def build_rules(spec: DramSpec, profile: str | None = None) -> list[Rule]:
         Rule("tCCD_S (WR to WR)", WRITES, WRITES, OTHER_BG, max(bl, t.tCCD_S)),
         Rule("read-to-write turnaround", (RD,), WRITES, RANK, rtw_same),
         Rule("read-to-write turnaround", (RDA,), WRITES, rtw_scope, rtw_same),
-        Rule("tWTR_L", WRITES, READS, BANKGROUP, wl + bl + wtr_l),
+        Rule("tWTR_L", (WR,), READS, BANKGROUP, wl + bl + wtr_l),
+        # DRAMsim3 constrains WRA -> RD in the other banks of the bank group only (its own bank needs an ACT)
+        Rule("tWTR_L", (WRA,), READS, OTHER_BANKS_BG if profile == "dramsim3" else BANKGROUP, wl + bl + wtr_l),
         Rule("tWTR_S", WRITES, READS, OTHER_BG, wl + bl + t.tWTR_S),
         Rule("tRTRS (RD to RD, rank switch)", READS, READS, OTHER_RANK,
              bl if (profile == "ramulator2" and std.startswith("HBM")) else bl + t.tRTRS),
@@ -193,7 +196,7 @@ def build_rules(spec: DramSpec, profile: str | None = None) -> list[Rule]:
 
 
 class _RankState:
-    __slots__ = ("bank_last", "bg_last", "rank_last", "other_last", "open", "acts", "refs")
+    __slots__ = ("bank_last", "bg_last", "rank_last", "other_last", "bg_other", "open", "acts", "refs")
 
     def __init__(self, bankgroups: int) -> None:
         self.bank_last: dict[tuple[int, int], dict[int, tuple[int, int]]] = {}
@@ -201,6 +204,8 @@ class _RankState:
         self.rank_last: dict[int, tuple[int, int]] = {}
         #: per command: (bank of the latest, latest from a bank other than that one) -> "other banks" scope
         self.other_last: dict[int, tuple[tuple[int, int], tuple[int, int] | None]] = {}
+        #: the same per (command, bank group) -> "other banks of the bank group" scope
+        self.bg_other: dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int] | None]] = {}
         self.open: dict[tuple[int, int], int] = {}
         self.acts: list[tuple[int, int]] = []
         self.refs: list[tuple[int, int]] = []
@@ -249,6 +254,8 @@ def check_log(log: np.ndarray, spec: DramSpec, *, profile: str | None = None, en
     states: dict[tuple[int, int], _RankState] = {}
     refresh_on = spec.controller.refresh != "none" and not (
         profile == "ramulator2" and (is_hbm or o.standard.upper().startswith("GDDR")))
+    # DRAMsim3's RANK_LEVEL_SIMULTANEOUS refreshes rank 0 only (docs/dram.md): the interval holds for it alone
+    rank0_only = profile == "dramsim3" and spec.controller.refresh == "allbank"
     ref_cmd = REFPB if spec.controller.refresh == "perbank" else REFAB
     ref_interval = t.tREFIpb if spec.controller.refresh == "perbank" else t.tREFI
 
@@ -352,18 +359,21 @@ def check_log(log: np.ndarray, spec: DramSpec, *, profile: str | None = None, en
             per_bg = st.bg_last.setdefault(cmd, [None] * o.bankgroups)
             if 0 <= bg < o.bankgroups:
                 per_bg[bg] = stamp
-            prev = st.other_last.get(cmd)
-            if prev is None:
-                st.other_last[cmd] = (key, None)
-            elif prev[0] == key:
-                st.other_last[cmd] = (key, prev[1])
-            else:
-                st.other_last[cmd] = (key, st.bank_last[prev[0]][cmd])
+            for table, slot in ((st.other_last, cmd), (st.bg_other, (cmd, bg))):
+                prev = table.get(slot)
+                if prev is None:
+                    table[slot] = (key, None)
+                elif prev[0] == key:
+                    table[slot] = (key, prev[1])
+                else:
+                    table[slot] = (key, st.bank_last[prev[0]][cmd])
         st.rank_last[cmd] = stamp
 
     if refresh_on and end_cycle is not None and ref_interval > 0:
         bound = (1 + MAX_POSTPONED) * ref_interval
         for (u, r), st in sorted(states.items()):
+            if rank0_only and r != 0:
+                continue
             last = st.refs[-1][0] if st.refs else 0
             if end_cycle - last > bound:
                 detail = f"ch{u} ra{r}: last refresh at cycle {last}, run ends at {end_cycle}"
@@ -383,8 +393,8 @@ def _latest(scope: str, cmd: int, st: _RankState, key: tuple[int, int], bg: int,
         return got
     if scope == RANK:
         return st.rank_last.get(cmd)
-    if scope == OTHER_BANKS:
-        got = st.other_last.get(cmd)
+    if scope in (OTHER_BANKS, OTHER_BANKS_BG):
+        got = st.other_last.get(cmd) if scope == OTHER_BANKS else st.bg_other.get((cmd, bg))
         if got is None:
             return None
         return got[1] if got[0] == key else st.bank_last[got[0]][cmd]

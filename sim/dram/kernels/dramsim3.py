@@ -35,9 +35,11 @@ entry is released only when that entry leaves). A command to a bank sets its que
 bank's next-allowed cycle of the commands an entry can need there (ACT while it is closed, else PRE,
 RD or WR); a new entry voids it. The round-robin visits only the queues whose bound is due: a
 branch-free pass marks them in a bit set per 64 queues, without looking at any entry or bank state.
-A unit that moved no transaction in a tick sleeps until its earliest bound (or refresh event): no
-transaction can move before a bank queue shrinks, which takes a command, or a request arrives, which
-wakes the unit.
+A unit that moved no transaction in a tick, or whose read queue holds no other movable read, sleeps
+until its earliest bound (or refresh event): no transaction can move before a bank queue shrinks, which
+takes a command, or a request arrives, which wakes the unit, unless it is a read queued behind reads that
+all wait for room and its own bank queue is full too. A move lets a frontend waiting for room retry the
+next cycle. A new entry lowers its queue's bound to the cycle of the command it needs.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
             v = u * NUS
             k = akey[q] * 4
             ok = False
+            wake = True
             if isw[q]:
                 if us[v + US_WN] < tq_w:
                     ok = True
@@ -183,8 +186,14 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 else:
                     if keys[k + K_CNT] == 0:
                         keys[k + K_HEAD] = q
-                        tq[u * TQ + us[v + US_RN]] = q
-                        us[v + US_RN] += 1
+                        rn = us[v + US_RN]
+                        tq[u * TQ + rn] = q
+                        us[v + US_RN] = rn + 1
+                        if skip and us[v + US_WD] == 0 and us[v + US_RBLK] == rn and qsz[u * NQ + knb[q]] >= CQ:
+                            # in read mode behind reads that all wait for room in their bank queues, to a full one
+                            # itself: it changes nothing the unit can do before a bank queue shrinks
+                            us[v + US_RBLK] = rn + 1
+                            wake = False
                     else:
                         rnext[keys[k + K_TAIL]] = q
                         merged += 1
@@ -195,13 +204,15 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 stamp[q] = clk
                 nxt += 1
                 last_progress = clk
-                us[v + US_WAKE] = min(us[v + US_WAKE], clk)
+                if wake:
+                    us[v + US_WAKE] = min(us[v + US_WAKE], clk)
             else:
                 blocked = u
         if nxt >= n and outstanding == 0 and clk > last_done:
             break
         # ---- controller ticks ----
         nc = INF
+        room = False
         for u in range(U):
             v = u * NUS
             if us[v + US_WAKE] <= clk:
@@ -419,8 +430,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                             us[v + US_WD] -= 1
                         cq[g * CQ + nq] = q
                         qsz[g] = nq + 1
-                        qlb[g] = _STALE
-                        qhit[g] += bk[g * BKW + OPEN_ROW] == row[q]
+                        # the queue can now yield earlier only through the new entry: its command's cycle
+                        o = bk[g * BKW + OPEN_ROW]
+                        c = ACT if o < 0 else ((WR if isw[q] else RD) if row[q] == o else PRE)
+                        qlb[g] = min(qlb[g], ready_at(rd, ub, knb[q], c, BSH, RSH, OG, ORK))
+                        qhit[g] += o == row[q]
                         for i2 in range(t0 + i, t0 + cnt - 1):
                             tq[i2] = tq[i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
@@ -429,6 +443,22 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         last_progress = clk
                         break
                     us[v + blk] = i + 1
+                if moved and blocked == u:
+                    room = True                       # the frontend waiting for room here retries next cycle
+                if moved and wd_before == 0 and us[v + US_WD] == 0:
+                    # read mode: another read moves next cycle only if one's bank queue has room (and the write
+                    # buffer does not start a drain); otherwise the read queue waits for a bank queue to shrink,
+                    # as its blocked prefix then records
+                    wn = us[v + US_WN]
+                    later = wn >= tq_w or (wn > 8 and us[v + US_CQT] == 0)
+                    cnt = us[v + US_RN]
+                    i = us[v + US_RBLK]
+                    while i < cnt and not later:
+                        later = qsz[u * NQ + knb[tq[t0 + i]]] < CQ
+                        i += 1
+                    if not later:
+                        us[v + US_RBLK] = cnt
+                        moved = False
                 if moved or (wd_before > 0 and us[v + US_WD] == 0):
                     # another transaction may move next cycle; an aborted drain (R->W dependency) reads the read
                     # queue next cycle: not a fixpoint
@@ -471,7 +501,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
         if nxt < n:
             if blocked >= 0:
                 wb = us[blocked * NUS + US_WAKE]
-                f = clk + 1 if wb <= clk + 1 else wb + 1
+                f = clk + 1 if room or wb <= clk + 1 else wb + 1
             else:
                 f = arr[nxt] + 1
             nc = min(nc, f)
