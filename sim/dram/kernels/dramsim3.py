@@ -33,8 +33,10 @@ command (``qlb``; ``INF`` while the queue is empty); the bound holds while the b
 queue's contents are unchanged (next-allowed cycles only grow, and a PRE or WR held back by another
 entry is released only when that entry leaves). A command to a bank sets its queue's bound to the
 bank's next-allowed cycle of the commands an entry can need there (ACT while it is closed, else PRE,
-RD or WR); a new entry voids it. The round-robin visits only the queues whose bound is due: a
-branch-free pass marks them in a bit set per 64 queues, without looking at any entry or bank state.
+RD or WR; only a PRE while no entry hits the open row); an ACT also raises the bounds of the rank's
+closed banks' queues to the rank's next ACT cycle. The round-robin visits only the queues whose bound
+is due: a branch-free pass marks them in a bit set per 64 queues, without looking at any entry or bank
+state.
 A unit that moved no transaction in a tick, or whose read queue holds no other movable read, sleeps
 until its earliest bound (or refresh event): no transaction can move before a bank queue shrinks, which
 takes a command, or a request arrives, which wakes the unit, unless it is a read queued behind reads that
@@ -101,13 +103,16 @@ def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: in
 
 
 @njit(cache=True, inline='always')
-def _bank_bound(rd, bk, ubk, ub, nb, BSH, RSH, OG, ORK):
-    """A lower bound (cycles) of when bank ``nb``'s queue can next yield a command, from the bank alone: its
-    entries need an ACT while it is closed, else a PRE, RD or WR (held-back commands only come later)."""
+def _bank_bound(rd, bk, ubk, ub, nb, hits, BSH, RSH, OG, ORK):
+    """A lower bound (cycles) of when bank ``nb``'s queue can next yield a command, from the bank and the
+    number of its entries that hit the open row (``hits``): an ACT while it is closed, a PRE when no entry
+    hits, else a PRE, RD or WR (held-back commands only come later)."""
     if bk[(ubk + nb) * BKW + OPEN_ROW] < 0:
         return ready_at(rd, ub, nb, ACT, BSH, RSH, OG, ORK)
-    return min(ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK), ready_at(rd, ub, nb, RD, BSH, RSH, OG, ORK),
-               ready_at(rd, ub, nb, WR, BSH, RSH, OG, ORK))
+    t_pre = ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK)
+    if hits == 0:
+        return t_pre
+    return min(t_pre, ready_at(rd, ub, nb, RD, BSH, RSH, OG, ORK), ready_at(rd, ub, nb, WR, BSH, RSH, OG, ORK))
 
 
 # fields of ``keys[k * 4 + ...]``
@@ -392,19 +397,26 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         for i in range(e, g * CQ + nq - 1):
                             cq[i] = cq[i + 1]
                         qsz[g] = nq - 1
-                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, BSH, RSH, OG, ORK) if nq > 1 else INF
                         qhit[g] = qhit[g] - 1 if c == RD or c == WR else 0
+                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, qhit[g], BSH, RSH, OG, ORK) if nq > 1 else INF
                         us[v + US_CQT] -= 1
                         us[v + US_RBLK] = 0           # a bank queue has room again
                         us[v + US_WBLK] = 0
                     else:
                         # ACT / PRE: the bank changed; its queue's bound is the bank's next-allowed cycles
-                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, BSH, RSH, OG, ORK)
                         nh = 0
                         if c == ACT:
                             for i in range(g * CQ, g * CQ + qsz[g]):
                                 nh += row[cq[i]] == rw
                         qhit[g] = nh
+                        qlb[g] = _bank_bound(rd, bk, ubk, ub, qi, nh, BSH, RSH, OG, ORK)
+                        if c == ACT:
+                            # the queues of the rank's closed banks need an ACT too: none before the rank allows
+                            la = rd[(ub + ORK + r) * NC + ACT]
+                            for b3 in range(r << RSH, (r + 1) << RSH):
+                                x = uintp(ubk + b3)
+                                up = (qsz[x] > 0) & (bk[x * BKW + OPEN_ROW] < 0)
+                                qlb[x] = max(qlb[x], la) if up else qlb[x]
                     if first < 0:
                         first = c
                         first_rw = is_rw
