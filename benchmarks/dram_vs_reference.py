@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for ini in (args.ddr4_ini, args.hbm2_ini):
-            spec = load_memory(str(ini)).with_controller(compat="dramsim3")
+            spec = load_memory(ini, compat="dramsim3")
             warm_up(spec)
             for name, (arr, addr, w) in traces(spec, args.requests).items():
                 path = d / f"{ini.stem}_{name}.trace"

@@ -56,6 +56,7 @@ from sim.dram.configs import load_memory  # noqa: E402
 from sim.dram.engine import simulate  # noqa: E402
 from sim.dram.mapping import build_mapping, encode  # noqa: E402
 from sim.dram.spec import DramSpec  # noqa: E402
+from sim.dram.traces import write_csv, write_dramsim3  # noqa: E402
 
 _CONFIGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dram_configs"
 
@@ -141,20 +142,6 @@ def make_traces(spec: DramSpec, n: int, seed: int = SEED,
             raise ValueError(name)
         out[name] = (arrive.astype(np.int64), addr.astype(np.uint64), w)
     return out
-
-
-def write_dramsim3_trace(path: Path, arrive: np.ndarray, addr: np.ndarray, is_write: np.ndarray) -> None:
-    """DRAMsim3 trace: ``0xADDR READ|WRITE cycle``."""
-    with path.open("w") as f:
-        f.writelines(f"{a:#x} {'WRITE' if w else 'READ'} {c}\n"
-                     for c, a, w in zip(arrive.tolist(), addr.tolist(), is_write.tolist(), strict=True))
-
-
-def write_csv_trace(path: Path, arrive: np.ndarray, addr: np.ndarray, is_write: np.ndarray) -> None:
-    """The Ramulator driver's trace: ``cycle,0xADDR,R|W``."""
-    with path.open("w") as f:
-        f.writelines(f"{c},{a:#x},{'W' if w else 'R'}\n"
-                     for c, a, w in zip(arrive.tolist(), addr.tolist(), is_write.tolist(), strict=True))
 
 
 # --- command logs ---------------------------------------------------------------------------------------
@@ -336,10 +323,10 @@ def validate(simulator: str, binary: str, configs: Path, n: int, names: Sequence
             t0 = time.perf_counter()
             stem = tmp / f"{simulator}_{cfg}_{trace}"
             if simulator == "dramsim3":
-                write_dramsim3_trace(stem.with_suffix(".trace"), arr, addr, w)
+                write_dramsim3(stem.with_suffix(".trace"), arr, addr, w)
                 ref, ref_log = _run_dramsim3(binary, path, stem.with_suffix(".trace"), stem)
             else:
-                write_csv_trace(stem.with_suffix(".csv"), arr, addr, w)
+                write_csv(stem.with_suffix(".csv"), arr, addr, w, header=False)
                 ref, ref_log = _run_ramulator2(binary, path, overrides, stem.with_suffix(".csv"),
                                                stem.with_suffix(".log"))
             t1 = time.perf_counter()

@@ -29,6 +29,7 @@ one. Files ending in ``.gz`` are decompressed. A well-formed file is parsed by a
 from __future__ import annotations
 
 import gzip
+import locale
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,13 +70,14 @@ class RequestTrace:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", errors="replace") as f:
-                return f.read()
-        return path.read_text(errors="replace")
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read trace: {exc.strerror or exc}") from None
+    return _decode(_read_bytes(path))
+
+
+def _decode(raw: bytes) -> str:
+    """A trace file's text as a text-mode read gives it: locale encoding (bad bytes replaced), universal
+    newlines."""
+    text = raw.decode(locale.getpreferredencoding(False), errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _is_skipped(line: str) -> bool:
@@ -156,7 +158,7 @@ def read_trace(path: str | Path, fmt: str | None = None) -> RequestTrace:
         arrive, addr, is_write = fast
         if arrive.size and bool(np.all(arrive[1:] >= arrive[:-1])):
             return RequestTrace(arrive=arrive, addr=addr, is_write=is_write, source=str(path), fmt=fmt)
-    return _read_checked(path, _read_text(path), fmt)
+    return _read_checked(path, _decode(raw), fmt)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -83,6 +83,9 @@ NUS = 14
 #: and interval (cycles), dual issue, close page, log and idle-skip switches
 P_TQR, P_TQW, P_CQ, P_RDELAY, P_REFMODE, P_REFINT, P_DUAL, P_CLOSE, P_LOG, P_SKIP = range(10)
 RQC = 256
+#: DRAMsim3 starts draining writes when its write buffer holds more than this many while every command queue
+#: is empty (and never drains fewer: those are the undrained writes of a run's end)
+DRAIN_MIN = 8
 #: bank queues: no bound yet
 _STALE = -INF
 
@@ -424,7 +427,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 wd_before = us[v + US_WD]
                 wn = us[v + US_WN]
                 if us[v + US_WD] == 0:
-                    if wn >= tq_w or (wn > 8 and us[v + US_CQT] == 0):
+                    if wn >= tq_w or (wn > DRAIN_MIN and us[v + US_CQT] == 0):
                         us[v + US_WD] = wn
                 draining = us[v + US_WD] > 0
                 t0 = u * TQ + (tq_r if draining else 0)
@@ -444,7 +447,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         qsz[g] = nq + 1
                         # the queue can now yield earlier only through the new entry: its command's cycle
                         o = bk[g * BKW + OPEN_ROW]
-                        c = ACT if o < 0 else ((WR if isw[q] else RD) if row[q] == o else PRE)
+                        c = ACT if o < 0 else (RD + isw[q] if row[q] == o else PRE)
                         qlb[g] = min(qlb[g], ready_at(rd, ub, knb[q], c, BSH, RSH, OG, ORK))
                         qhit[g] += o == row[q]
                         for i2 in range(t0 + i, t0 + cnt - 1):
@@ -462,7 +465,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     # buffer does not start a drain); otherwise the read queue waits for a bank queue to shrink,
                     # as its blocked prefix then records
                     wn = us[v + US_WN]
-                    later = wn >= tq_w or (wn > 8 and us[v + US_CQT] == 0)
+                    later = wn >= tq_w or (wn > DRAIN_MIN and us[v + US_CQT] == 0)
                     cnt = us[v + US_RN]
                     i = us[v + US_RBLK]
                     while i < cnt and not later:
@@ -481,13 +484,13 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     # the queues and of the refresh (after a command this tick, a bound may be next cycle)
                     if us[v + US_RCNT] > 0:
                         r = refq[u * RQC + us[v + US_RH]]
-                        n_open = 0
+                        any_open = False
                         for b in range(NBK):
                             nb = r * NBK + b
                             if bk[(ubk + nb) * BKW + OPEN_ROW] >= 0:
-                                n_open += 1
+                                any_open = True
                                 m = min(m, max(clk + 1, ready_at(rd, ub, nb, PRE, BSH, RSH, OG, ORK)))
-                        if n_open == 0:
+                        if not any_open:
                             m = min(m, max(clk + 1, rd[(ub + ORK + r) * NC + REFAB]))
                     # the earliest bound of the queues the round-robin may visit (each is exact or a bound)
                     ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
@@ -504,7 +507,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
             idle = True
             for u in range(U):
                 v = u * NUS
-                if us[v + US_RN] > 0 or us[v + US_CQT] > 0 or us[v + US_WD] > 0 or us[v + US_WN] > 8:
+                if us[v + US_RN] > 0 or us[v + US_CQT] > 0 or us[v + US_WD] > 0 or us[v + US_WN] > DRAIN_MIN:
                     idle = False
                     break
             if idle and clk >= last_done:
@@ -517,8 +520,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
             else:
                 f = arr[nxt] + 1
             nc = min(nc, f)
-        if nxt >= n:
-            nc = min(nc, last_done) if clk < last_done else nc
+        if nxt >= n and clk < last_done:
+            nc = min(nc, last_done)
         if nc >= INF:
             break
         # a jump lands at the no-progress limit at the latest, where ticking every cycle stops too
