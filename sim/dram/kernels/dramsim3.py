@@ -28,15 +28,17 @@ Kernel cycle ``clk`` is the controller clock: a trace request of cycle ``a`` is 
 after the memory tick of cycle ``a`` and is accepted with ``added_cycle = a + 1``.
 
 Data layout (speed): queues hold request ids (a request's bank, row, column and type are read from
-the per-request arrays). Each bank command queue keeps a lower bound of the cycle it can next yield a
+the per-request arrays); the transaction queues keep each entry's bank queue beside it (the second half of
+``tq``), so the search for the oldest transaction whose bank queue has room reads one short array. Each
+bank command queue keeps a lower bound of the cycle it can next yield a
 command (``qlb``; ``INF`` while the queue is empty); the bound holds while the bank's state and the
 queue's contents are unchanged (next-allowed cycles only grow, and a PRE or WR held back by another
 entry is released only when that entry leaves). A command to a bank sets its queue's bound to the
 bank's next-allowed cycle of the commands an entry can need there (ACT while it is closed, else PRE,
 RD or WR; only a PRE while no entry hits the open row); an ACT also raises the bounds of the rank's
 closed banks' queues to the rank's next ACT cycle. The round-robin visits only the queues whose bound
-is due: a branch-free pass marks them in a bit set per 64 queues, without looking at any entry or bank
-state.
+is due: one branch-free pass per attempt marks them in a bit set per 64 queues, without looking at any
+entry or bank state.
 A unit that moved no transaction in a tick, or whose read queue holds no other movable read, sleeps
 until its earliest bound (or refresh event): no transaction can move before a bank queue shrinks, which
 takes a command, or a request arrives, which wakes the unit, unless it is a read queued behind reads that
@@ -92,14 +94,14 @@ _STALE = -INF
 
 def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: int) -> tuple[np.ndarray, ...]:
     """Kernel work arrays (allocated here: the kernel allocates nothing): ``tq`` transaction queues
-    (read queue then write buffer per unit), ``cq`` bank command queues, per bank queue ``qsz`` its
-    size, ``qlb`` a lower bound of the cycle it can next yield a command (cycles; ``INF`` while it
-    is empty) and ``qhit`` how many of its entries hit the bank's open row, ``us`` per-unit scalars,
-    ``refq`` refresh rings, ``keys`` per address (pending-read count, head, tail, pending write),
-    ``rnext`` merged-read chains."""
+    (read queue then write buffer per unit; then the same layout again holding each entry's bank queue),
+    ``cq`` bank command queues, per bank queue ``qsz`` its size, ``qlb`` a lower bound of the cycle it can
+    next yield a command (cycles; ``INF`` while it is empty) and ``qhit`` how many of its entries hit the
+    bank's open row, ``us`` per-unit scalars, ``refq`` refresh rings, ``keys`` per address (pending-read
+    count, head, tail, pending write), ``rnext`` merged-read chains."""
     keys = np.zeros((max(1, n_keys), 4), dtype=np.int64)
     keys[:, 1:3] = -1
-    return (np.zeros(U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
+    return (np.zeros(2 * U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
             np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64), np.zeros(U * NQ, dtype=np.int64),
             np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
             np.full(max(1, n), -1, dtype=np.int64))
@@ -148,6 +150,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
     log_on = pr[P_LOG] != 0
     skip = pr[P_SKIP] != 0
     TQ = tq_r + tq_w
+    # the second half of ``tq`` holds the bank queue of each queued transaction (scans read it contiguously)
+    TQB = U * TQ
+    NW = (NQ + 63) >> 6
     none = np.int64(-1)
     for u in range(U):
         us[u * NUS + US_NEXT_INS] = ref_interval if ref_mode > 0 else INF
@@ -178,7 +183,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     ok = True
                     if keys[k + K_PWR] == 0:
                         keys[k + K_PWR] = 1
-                        tq[u * TQ + tq_r + us[v + US_WN]] = q
+                        x = u * TQ + tq_r + us[v + US_WN]
+                        tq[x] = q
+                        tq[TQB + x] = knb[q]
                         us[v + US_WN] += 1
                         outstanding += 1
                     else:
@@ -196,6 +203,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         keys[k + K_HEAD] = q
                         rn = us[v + US_RN]
                         tq[u * TQ + rn] = q
+                        tq[TQB + u * TQ + rn] = knb[q]
                         us[v + US_RN] = rn + 1
                         if skip and us[v + US_WD] == 0 and us[v + US_RBLK] == rn and qsz[u * NQ + knb[q]] >= CQ:
                             # in read mode behind reads that all wait for room in their bank queues, to a full one
@@ -286,82 +294,96 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     rr = us[v + US_RR]
                     # (a rank in refresh: its queues are left out; no bank's rank is -1)
                     ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
-                    for part in range(2):
-                        plo = rr + 1 if part == 0 else 0
-                        phi = NQ if part == 0 else min(rr + 1, NQ)
-                        for wd in range(plo >> 6, ((phi - 1) >> 6) + 1):
-                            if c >= 0 or plo >= phi:
-                                break
-                            # branch-free: a bit for every queue of this word whose bound is due (empty
-                            # queues hold INF); then those queues in round-robin order
-                            w0 = wd << 6
+                    # the round-robin order starts at queue s: word s >> 6 from bit s & 63, the following words,
+                    # then words 0 .. s >> 6 again, the last one below bit s & 63
+                    s = rr + 1 if rr + 1 < NQ else 0
+                    ws = s >> 6
+                    raw0 = np.int64(0)
+                    for k in range(NW + 1):
+                        if c >= 0:
+                            break
+                        wd = ws + k if ws + k < NW else ws + k - NW
+                        w0 = wd << 6
+                        if k == NW:
+                            bits = raw0 & ((np.int64(1) << np.int64(s & 63)) - 1)
+                        else:
+                            # branch-free: a bit for every queue of this word whose bound is due (empty queues
+                            # hold INF), less the queues of a rank in refresh
                             bits = np.int64(0)
-                            for b2 in range(max(plo, w0), min(phi, w0 + 64)):
-                                due = (qlb[uintp(ubk + b2)] <= clk) & ((b2 >> RSH) != ref_rank)
-                                bits |= np.int64(due) << np.int64(b2 - w0)
-                            while bits != 0 and c < 0:
-                                b2 = w0 + trailing_zeros(bits)
-                                bits &= bits - 1
-                                g = ubk + b2
-                                nq = qsz[g]
-                                o = bk[(ubk + b2) * BKW + OPEN_ROW]
-                                qn = INF
-                                if o < 0:
-                                    # every entry needs the same ACT: the first one gets it
-                                    t = ready_at(rd, ub, b2, ACT, BSH, RSH, OG, ORK)
-                                    if t <= clk:
-                                        qi, j, c = b2, 0, ACT
-                                    qn = t
+                            for b2 in range(w0, min(NQ, w0 + 64)):
+                                bits |= np.int64(qlb[uintp(ubk + b2)] <= clk) << np.int64(b2 - w0)
+                            if ref_rank >= 0:
+                                lo = max((ref_rank << RSH) - w0, 0)
+                                hi = min(((ref_rank + 1) << RSH) - w0, 64)
+                                if lo < hi:
+                                    ones = np.int64(-1) if hi - lo >= 64 else (np.int64(1) << np.int64(hi - lo)) - 1
+                                    bits &= ~(ones << np.int64(lo))
+                            if k == 0:
+                                raw0 = bits
+                                bits &= np.int64(-1) << np.int64(s & 63)
+                        while bits != 0 and c < 0:
+                            b2 = w0 + trailing_zeros(bits)
+                            bits &= bits - 1
+                            g = ubk + b2
+                            nq = qsz[g]
+                            o = bk[(ubk + b2) * BKW + OPEN_ROW]
+                            qn = INF
+                            if o < 0:
+                                # every entry needs the same ACT: the first one gets it
+                                t = ready_at(rd, ub, b2, ACT, BSH, RSH, OG, ORK)
+                                if t <= clk:
+                                    qi, j, c = b2, 0, ACT
+                                qn = t
+                            else:
+                                t_pre = ready_at(rd, ub, b2, PRE, BSH, RSH, OG, ORK)
+                                nh = qhit[g]
+                                if nh == 0:
+                                    # every entry misses the open row: the first one may precharge it
+                                    if t_pre <= clk:
+                                        qi, j, c = b2, 0, PRE
+                                    qn = t_pre
                                 else:
-                                    t_pre = ready_at(rd, ub, b2, PRE, BSH, RSH, OG, ORK)
-                                    nh = qhit[g]
-                                    if nh == 0:
-                                        # every entry misses the open row: the first one may precharge it
-                                        if t_pre <= clk:
-                                            qi, j, c = b2, 0, PRE
-                                        qn = t_pre
-                                    else:
-                                        t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
-                                        t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
-                                        e0 = g * CQ
-                                        seen = 0
-                                        for j2 in range(nq):
-                                            q = cq[e0 + j2]
-                                            rw = row[q]
-                                            if rw != o:
-                                                if t_pre > clk:
-                                                    qn = min(qn, t_pre)
-                                                    continue
-                                                # a PRE (first entry only) needs the row to have served 4 column
-                                                # commands: nh entries hit it
-                                                if j2 != 0 or bk[(ubk + b2) * BKW + COL_HITS] < 4:
-                                                    continue
-                                                qi, j, c = b2, j2, PRE
-                                                break
-                                            seen += 1
-                                            iw = isw[q]
-                                            t = t_wr if iw else t_rd
-                                            ok = t <= clk
-                                            if not ok:
-                                                qn = min(qn, t)
-                                            elif iw:
-                                                # a WR waits for an older RD of the same address
-                                                for j3 in range(j2):
-                                                    q2 = cq[e0 + j3]
-                                                    if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
-                                                        ok = False
-                                                        break
-                                            if ok:
-                                                qi, j, c = b2, j2, ((WRA if close else WR) if iw else
-                                                                    (RDA if close else RD))
-                                                break
-                                            if seen == nh:
-                                                # only misses follow: each bounded by the PRE (when it is late)
-                                                if j2 + 1 < nq and t_pre > clk:
-                                                    qn = min(qn, t_pre)
-                                                break
-                                if c < 0:
-                                    qlb[g] = qn
+                                    t_rd = ready_at(rd, ub, b2, RD, BSH, RSH, OG, ORK)
+                                    t_wr = ready_at(rd, ub, b2, WR, BSH, RSH, OG, ORK)
+                                    e0 = g * CQ
+                                    seen = 0
+                                    for j2 in range(nq):
+                                        q = cq[e0 + j2]
+                                        rw = row[q]
+                                        if rw != o:
+                                            if t_pre > clk:
+                                                qn = min(qn, t_pre)
+                                                continue
+                                            # a PRE (first entry only) needs the row to have served 4 column
+                                            # commands: nh entries hit it
+                                            if j2 != 0 or bk[(ubk + b2) * BKW + COL_HITS] < 4:
+                                                continue
+                                            qi, j, c = b2, j2, PRE
+                                            break
+                                        seen += 1
+                                        iw = isw[q]
+                                        t = t_wr if iw else t_rd
+                                        ok = t <= clk
+                                        if not ok:
+                                            qn = min(qn, t)
+                                        elif iw:
+                                            # a WR waits for an older RD of the same address
+                                            for j3 in range(j2):
+                                                q2 = cq[e0 + j3]
+                                                if isw[q2] == 0 and row[q2] == rw and col[q2] == col[q]:
+                                                    ok = False
+                                                    break
+                                        if ok:
+                                            qi, j, c = b2, j2, ((WRA if close else WR) if iw else
+                                                                (RDA if close else RD))
+                                            break
+                                        if seen == nh:
+                                            # only misses follow: each bounded by the PRE (when it is late)
+                                            if j2 + 1 < nq and t_pre > clk:
+                                                qn = min(qn, t_pre)
+                                            break
+                            if c < 0:
+                                qlb[g] = qn
                     if c < 0:
                         break
                     us[v + US_RR] = qi
@@ -433,16 +455,23 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                 t0 = u * TQ + (tq_r if draining else 0)
                 cnt = wn if draining else us[v + US_RN]
                 blk = US_WBLK if draining else US_RBLK
-                for i in range(us[v + blk], cnt):
+                # the first transaction past the blocked prefix whose bank queue has room
+                i = us[v + blk]
+                while i < cnt and qsz[uintp(ubk + tq[uintp(TQB + t0 + i)])] >= CQ:
+                    i += 1
+                us[v + blk] = i
+                if i < cnt:
                     q = tq[t0 + i]
-                    g = u * NQ + knb[q]
+                    g = ubk + knb[q]
                     nq = qsz[g]
-                    if nq < CQ:
-                        if draining:
-                            if keys[akey[q] * 4 + K_CNT] > 0:
-                                us[v + US_WD] = 0
-                                break
+                    abort = False
+                    if draining:
+                        if keys[akey[q] * 4 + K_CNT] > 0:
+                            us[v + US_WD] = 0
+                            abort = True
+                        else:
                             us[v + US_WD] -= 1
+                    if not abort:
                         cq[g * CQ + nq] = q
                         qsz[g] = nq + 1
                         # the queue can now yield earlier only through the new entry: its command's cycle
@@ -452,12 +481,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         qhit[g] += o == row[q]
                         for i2 in range(t0 + i, t0 + cnt - 1):
                             tq[i2] = tq[i2 + 1]
+                            tq[TQB + i2] = tq[TQB + i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
                         us[v + US_CQT] += 1
                         moved = True
                         last_progress = clk
-                        break
-                    us[v + blk] = i + 1
                 if moved and blocked == u:
                     room = True                       # the frontend waiting for room here retries next cycle
                 if moved and wd_before == 0 and us[v + US_WD] == 0:
@@ -469,7 +497,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     cnt = us[v + US_RN]
                     i = us[v + US_RBLK]
                     while i < cnt and not later:
-                        later = qsz[u * NQ + knb[tq[t0 + i]]] < CQ
+                        later = qsz[ubk + tq[TQB + t0 + i]] < CQ
                         i += 1
                     if not later:
                         us[v + US_RBLK] = cnt
