@@ -29,9 +29,10 @@ after the memory tick of cycle ``a`` and is accepted with ``added_cycle = a + 1`
 
 Data layout (speed): queues hold request ids (a request's bank, row, column and type are read from
 the per-request arrays); the transaction queues keep each entry's bank queue beside it (the second half of
-``tq``), so the search for the oldest transaction whose bank queue has room reads one short array. Each
-bank command queue keeps a lower bound of the cycle it can next yield a
-command (``qlb``; ``INF`` while the queue is empty); the bound holds while the bank's state and the
+``tq``), so the search for the oldest transaction whose bank queue has room reads one short array; each
+transaction queue sits in a window of twice its size and closes the gap of a moved entry from the shorter
+side (taking the front entry moves the head). Each bank command queue keeps a lower bound of the cycle it
+can next yield a command (``qlb``; ``INF`` while the queue is empty); the bound holds while the bank's state and the
 queue's contents are unchanged (next-allowed cycles only grow, and a PRE or WR held back by another
 entry is released only when that entry leaves). A command to a bank sets its queue's bound to the
 bank's next-allowed cycle of the commands an entry can need there (ACT while it is closed, else PRE,
@@ -79,8 +80,8 @@ from sim.dram.kernels.common import (
 #: of a prefix whose bank queues are all full (ScheduleTransaction need not look at it again until a
 #: bank queue shrinks)
 (US_RN, US_WN, US_CQT, US_RR, US_WD, US_RH, US_RCNT, US_NEXT_RANK, US_IN_REF, US_REF_RANK, US_NEXT_INS,
- US_WAKE, US_RBLK, US_WBLK) = range(14)
-NUS = 14
+ US_WAKE, US_RBLK, US_WBLK, US_RHD, US_WHD) = range(16)
+NUS = 16
 #: ``pr`` parameters: queue sizes, read delay (cycles), refresh mode (0 none, 1 all ranks, 2 staggered)
 #: and interval (cycles), dual issue, close page, log and idle-skip switches
 P_TQR, P_TQW, P_CQ, P_RDELAY, P_REFMODE, P_REFINT, P_DUAL, P_CLOSE, P_LOG, P_SKIP = range(10)
@@ -94,14 +95,15 @@ _STALE = -INF
 
 def workspace(n: int, n_keys: int, U: int, NQ: int, tq_r: int, tq_w: int, cq: int) -> tuple[np.ndarray, ...]:
     """Kernel work arrays (allocated here: the kernel allocates nothing): ``tq`` transaction queues
-    (read queue then write buffer per unit; then the same layout again holding each entry's bank queue),
+    (per unit a window of twice the read queue's size, then one of twice the write buffer's; then the same
+    layout again holding each entry's bank queue),
     ``cq`` bank command queues, per bank queue ``qsz`` its size, ``qlb`` a lower bound of the cycle it can
     next yield a command (cycles; ``INF`` while it is empty) and ``qhit`` how many of its entries hit the
     bank's open row, ``us`` per-unit scalars, ``refq`` refresh rings, ``keys`` per address (pending-read
     count, head, tail, pending write), ``rnext`` merged-read chains."""
     keys = np.zeros((max(1, n_keys), 4), dtype=np.int64)
     keys[:, 1:3] = -1
-    return (np.zeros(2 * U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
+    return (np.zeros(4 * U * (tq_r + tq_w), dtype=np.int64), np.zeros(U * NQ * cq, dtype=np.int64),
             np.zeros(U * NQ, dtype=np.int64), np.full(U * NQ, INF, dtype=np.int64), np.zeros(U * NQ, dtype=np.int64),
             np.zeros(U * NUS, dtype=np.int64), np.zeros(U * RQC, dtype=np.int64), keys.ravel(),
             np.full(max(1, n), -1, dtype=np.int64))
@@ -118,6 +120,21 @@ def _bank_bound(rd, bk, ubk, ub, nb, hits, BSH, RSH, OG, ORK):
     if hits == 0:
         return t_pre
     return min(t_pre, ready_at(rd, ub, nb, RD, BSH, RSH, OG, ORK), ready_at(rd, ub, nb, WR, BSH, RSH, OG, ORK))
+
+
+@njit(cache=True, inline='always')
+def _tail(tq, TQB, base, us, hi, cnt, size):
+    """The slot (index into ``tq``) for a new last entry of the queue whose window of ``2 size`` slots starts at
+    ``base``, holding ``cnt < size`` entries from its head ``us[hi]``; when the window's end is reached the
+    entries first move to its start (both halves of ``tq``)."""
+    h = us[hi]
+    if h + cnt == 2 * size:
+        for k in range(cnt):
+            tq[base + k] = tq[base + h + k]
+            tq[TQB + base + k] = tq[TQB + base + h + k]
+        h = 0
+        us[hi] = 0
+    return base + h + cnt
 
 
 # fields of ``keys[k * 4 + ...]``
@@ -149,9 +166,10 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
     close = pr[P_CLOSE] != 0
     log_on = pr[P_LOG] != 0
     skip = pr[P_SKIP] != 0
-    TQ = tq_r + tq_w
+    # each queue of ``n`` entries lives in a window of ``2 n`` slots from its head (us[US_RHD] / us[US_WHD]);
     # the second half of ``tq`` holds the bank queue of each queued transaction (scans read it contiguously)
-    TQB = U * TQ
+    TQ2 = 2 * (tq_r + tq_w)
+    TQB = U * TQ2
     NW = (NQ + 63) >> 6
     none = np.int64(-1)
     for u in range(U):
@@ -183,10 +201,11 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     ok = True
                     if keys[k + K_PWR] == 0:
                         keys[k + K_PWR] = 1
-                        x = u * TQ + tq_r + us[v + US_WN]
+                        wn = us[v + US_WN]
+                        x = _tail(tq, TQB, u * TQ2 + 2 * tq_r, us, v + US_WHD, wn, tq_w)
                         tq[x] = q
                         tq[TQB + x] = knb[q]
-                        us[v + US_WN] += 1
+                        us[v + US_WN] = wn + 1
                         outstanding += 1
                     else:
                         merged += 1
@@ -202,8 +221,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if keys[k + K_CNT] == 0:
                         keys[k + K_HEAD] = q
                         rn = us[v + US_RN]
-                        tq[u * TQ + rn] = q
-                        tq[TQB + u * TQ + rn] = knb[q]
+                        x = _tail(tq, TQB, u * TQ2, us, v + US_RHD, rn, tq_r)
+                        tq[x] = q
+                        tq[TQB + x] = knb[q]
                         us[v + US_RN] = rn + 1
                         if skip and us[v + US_WD] == 0 and us[v + US_RBLK] == rn and qsz[u * NQ + knb[q]] >= CQ:
                             # in read mode behind reads that all wait for room in their bank queues, to a full one
@@ -452,7 +472,8 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if wn >= tq_w or (wn > DRAIN_MIN and us[v + US_CQT] == 0):
                         us[v + US_WD] = wn
                 draining = us[v + US_WD] > 0
-                t0 = u * TQ + (tq_r if draining else 0)
+                hd = US_WHD if draining else US_RHD
+                t0 = u * TQ2 + (2 * tq_r if draining else 0) + us[v + hd]
                 cnt = wn if draining else us[v + US_RN]
                 blk = US_WBLK if draining else US_RBLK
                 # the first transaction past the blocked prefix whose bank queue has room
@@ -479,9 +500,16 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                         c = ACT if o < 0 else (RD + isw[q] if row[q] == o else PRE)
                         qlb[g] = min(qlb[g], ready_at(rd, ub, knb[q], c, BSH, RSH, OG, ORK))
                         qhit[g] += o == row[q]
-                        for i2 in range(t0 + i, t0 + cnt - 1):
-                            tq[i2] = tq[i2 + 1]
-                            tq[TQB + i2] = tq[TQB + i2 + 1]
+                        # close the gap from the shorter side (the window's head moves when it is the front)
+                        if i < cnt - 1 - i:
+                            for i2 in range(t0 + i, t0, -1):
+                                tq[i2] = tq[i2 - 1]
+                                tq[TQB + i2] = tq[TQB + i2 - 1]
+                            us[v + hd] += 1
+                        else:
+                            for i2 in range(t0 + i, t0 + cnt - 1):
+                                tq[i2] = tq[i2 + 1]
+                                tq[TQB + i2] = tq[TQB + i2 + 1]
                         us[v + (US_WN if draining else US_RN)] = cnt - 1
                         us[v + US_CQT] += 1
                         moved = True
@@ -496,8 +524,9 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     later = wn >= tq_w or (wn > DRAIN_MIN and us[v + US_CQT] == 0)
                     cnt = us[v + US_RN]
                     i = us[v + US_RBLK]
+                    t0 = u * TQ2 + us[v + US_RHD]
                     while i < cnt and not later:
-                        later = qsz[ubk + tq[TQB + t0 + i]] < CQ
+                        later = qsz[uintp(ubk + tq[uintp(TQB + t0 + i)])] < CQ
                         i += 1
                     if not later:
                         us[v + US_RBLK] = cnt
