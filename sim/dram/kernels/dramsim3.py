@@ -78,7 +78,7 @@ from sim.dram.kernels.common import (
 #: pointer, writes left to drain, refresh ring head / size / next rank, refresh in progress and its
 #: rank, next refresh insertion, wake cycle, and for the read queue and the write buffer the length
 #: of a prefix whose bank queues are all full (ScheduleTransaction need not look at it again until a
-#: bank queue shrinks)
+#: bank queue shrinks), then the heads of the read queue's and the write buffer's windows in ``tq``
 (US_RN, US_WN, US_CQT, US_RR, US_WD, US_RH, US_RCNT, US_NEXT_RANK, US_IN_REF, US_REF_RANK, US_NEXT_INS,
  US_WAKE, US_RBLK, US_WBLK, US_RHD, US_WHD) = range(16)
 NUS = 16
@@ -123,10 +123,10 @@ def _bank_bound(rd, bk, ubk, ub, nb, hits, BSH, RSH, OG, ORK):
 
 
 @njit(cache=True, inline='always')
-def _tail(tq, TQB, base, us, hi, cnt, size):
-    """The slot (index into ``tq``) for a new last entry of the queue whose window of ``2 size`` slots starts at
-    ``base``, holding ``cnt < size`` entries from its head ``us[hi]``; when the window's end is reached the
-    entries first move to its start (both halves of ``tq``)."""
+def _push(tq, TQB, base, us, hi, cnt, size, q, nb):
+    """Append request ``q`` of bank queue ``nb`` to the transaction queue whose window of ``2 size`` slots starts
+    at ``base`` and holds ``cnt < size`` entries from its head ``us[hi]`` (both halves of ``tq``); when the
+    window's end is reached the entries first move to its start."""
     h = us[hi]
     if h + cnt == 2 * size:
         for k in range(cnt):
@@ -134,7 +134,8 @@ def _tail(tq, TQB, base, us, hi, cnt, size):
             tq[TQB + base + k] = tq[TQB + base + h + k]
         h = 0
         us[hi] = 0
-    return base + h + cnt
+    tq[base + h + cnt] = q
+    tq[TQB + base + h + cnt] = nb
 
 
 # fields of ``keys[k * 4 + ...]``
@@ -202,9 +203,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if keys[k + K_PWR] == 0:
                         keys[k + K_PWR] = 1
                         wn = us[v + US_WN]
-                        x = _tail(tq, TQB, u * TQ2 + 2 * tq_r, us, v + US_WHD, wn, tq_w)
-                        tq[x] = q
-                        tq[TQB + x] = knb[q]
+                        _push(tq, TQB, u * TQ2 + 2 * tq_r, us, v + US_WHD, wn, tq_w, q, knb[q])
                         us[v + US_WN] = wn + 1
                         outstanding += 1
                     else:
@@ -221,9 +220,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     if keys[k + K_CNT] == 0:
                         keys[k + K_HEAD] = q
                         rn = us[v + US_RN]
-                        x = _tail(tq, TQB, u * TQ2, us, v + US_RHD, rn, tq_r)
-                        tq[x] = q
-                        tq[TQB + x] = knb[q]
+                        _push(tq, TQB, u * TQ2, us, v + US_RHD, rn, tq_r, q, knb[q])
                         us[v + US_RN] = rn + 1
                         if skip and us[v + US_WD] == 0 and us[v + US_RBLK] == rn and qsz[u * NQ + knb[q]] >= CQ:
                             # in read mode behind reads that all wait for room in their bank queues, to a full one
@@ -312,7 +309,7 @@ def run(arr, kunit, knb, row, col, isw, akey, stamp, done, cls, tq, cq, qsz, qlb
                     j = -1
                     c = -1
                     rr = us[v + US_RR]
-                    # (a rank in refresh: its queues are left out; no bank's rank is -1)
+                    # (a rank in refresh: its queues are masked out; -1 while none is)
                     ref_rank = us[v + US_REF_RANK] if us[v + US_IN_REF] != 0 else none
                     # the round-robin order starts at queue s: word s >> 6 from bit s & 63, the following words,
                     # then words 0 .. s >> 6 again, the last one below bit s & 63
